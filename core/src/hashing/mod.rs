@@ -1,0 +1,155 @@
+//! Fingerprints: PDQ (with dihedrals), MD5 and SHA-256.
+
+pub mod exact;
+pub mod pdq;
+
+use crate::media::{self, DecodeOptions, MediaError};
+pub use exact::ExactHashes;
+pub use pdq::{Dihedrals, Pdq, PdqDigest, PdqHash};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// Everything the phone sends for one image: exact hashes of the file and its PDQ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageFingerprint {
+    /// MD5 and SHA-256 of the file bytes (empty strings for raw pixels).
+    pub exact: ExactHashes,
+    /// PDQ hash and quality of what a viewer sees.
+    pub pdq: Pdq,
+    /// The eight dihedral variants of the PDQ hash.
+    pub dihedrals: Dihedrals,
+    /// Width as shown (after EXIF orientation).
+    pub width: u32,
+    /// Height as shown (after EXIF orientation).
+    pub height: u32,
+    /// Container format (`"jpeg"`, `"png"`, …, or `"rgba"` for raw pixels).
+    pub format: &'static str,
+}
+
+/// Why an image could not be fingerprinted.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The media could not be decoded.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(String),
+    /// Raw pixels whose buffer does not fit the stated size.
+    #[error("pixel buffer is {got} bytes, expected at least {expected}")]
+    PixelBuffer {
+        /// Bytes given.
+        got: u64,
+        /// Bytes needed.
+        expected: u64,
+    },
+}
+
+impl From<std::io::Error> for HashError {
+    fn from(e: std::io::Error) -> Self {
+        // The io::Error Display never includes the path; keep only the kind and text.
+        HashError::Io(e.to_string())
+    }
+}
+
+/// Fingerprint an image file's bytes.
+pub fn fingerprint_image_bytes(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+) -> Result<ImageFingerprint, HashError> {
+    let decoded = media::decode(bytes, opts)?;
+    let digest = pdq::pdq_from_rgb(
+        &decoded.rgb.data,
+        decoded.rgb.width as usize,
+        decoded.rgb.height as usize,
+    );
+    Ok(ImageFingerprint {
+        exact: exact::hash_bytes(bytes),
+        pdq: digest.pdq,
+        dihedrals: digest.dihedrals(),
+        width: decoded.width,
+        height: decoded.height,
+        format: decoded.format,
+    })
+}
+
+/// Fingerprint an image file. The file is read once (bounded by
+/// [`media::Limits::max_file_bytes`]).
+pub fn fingerprint_image_file(
+    path: &Path,
+    opts: &DecodeOptions,
+) -> Result<ImageFingerprint, HashError> {
+    let bytes = read_bounded(path, opts.limits.max_file_bytes)?;
+    fingerprint_image_bytes(&bytes, opts)
+}
+
+/// Read a whole file, refusing files over `limit` bytes.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, HashError> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(HashError::Io("is a directory".into()));
+    }
+    if meta.len() > limit {
+        return Err(MediaError::FileTooLarge {
+            size: meta.len(),
+            limit,
+        }
+        .into());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(MediaError::FileTooLarge {
+            size: bytes.len() as u64,
+            limit,
+        }
+        .into());
+    }
+    Ok(bytes)
+}
+
+/// PDQ of raw RGBA pixels handed over by the host (HEIC and anything else the phone
+/// decodes). `stride` is the row length in bytes (`width × 4` when packed). Alpha is
+/// ignored, as for decoded files.
+pub fn pdq_from_rgba(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    stride: u32,
+) -> Result<PdqDigest, HashError> {
+    let (w, h, s) = (width as u64, height as u64, stride as u64);
+    let limits = media::Limits::default();
+    if w == 0 || h == 0 {
+        return Err(MediaError::NoPixels.into());
+    }
+    if w > limits.max_dimension as u64
+        || h > limits.max_dimension as u64
+        || w * h > limits.max_pixels
+    {
+        return Err(MediaError::TooLarge {
+            width: w,
+            height: h,
+            limit: "the pixel limit".into(),
+        }
+        .into());
+    }
+    let row = w * 4;
+    if s < row {
+        return Err(HashError::PixelBuffer {
+            got: s,
+            expected: row,
+        });
+    }
+    let expected = s * (h - 1) + row;
+    if (pixels.len() as u64) < expected {
+        return Err(HashError::PixelBuffer {
+            got: pixels.len() as u64,
+            expected,
+        });
+    }
+    Ok(pdq::pdq_from_pixels(
+        pixels, w as usize, h as usize, 4, s as usize,
+    ))
+}

@@ -1,0 +1,458 @@
+//! Media decoding for fingerprinting: bounded, orientation-aware, one pixel policy.
+//!
+//! * JPEG goes through `jpeg-decoder`, which can decode at 1/2, 1/4 or 1/8 scale in the
+//!   DCT domain: large photos are decoded only as large as PDQ needs (see
+//!   [`DecodeOptions::min_side`]) — fast, and a 48 MP photo fits in a few MB.
+//! * PNG, WebP, GIF (first frame), TIFF and BMP go through the `image` crate with
+//!   [`image::Limits`].
+//! * EXIF orientation is applied: the hash is of what a viewer sees.
+//! * Pixel policy (`docs/adr/0003-pixel-policy.md`): grey is replicated to RGB, alpha is
+//!   dropped without compositing, palettes are expanded, 16-bit samples are scaled to
+//!   8 bits, CMYK is converted like Pillow's `convert("RGB")`.
+
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use std::io::Cursor;
+
+/// Decoding limits. Every decode checks the header against these before allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted file, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest accepted width or height, in pixels.
+    pub max_dimension: u32,
+    /// Largest accepted pixel count (width × height) of the stored image.
+    pub max_pixels: u64,
+    /// Largest single allocation a decoder may make, in bytes.
+    pub max_alloc: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 256 * 1024 * 1024,
+            max_dimension: 65_535,
+            // 200 MP covers every phone and most cameras.
+            max_pixels: 200_000_000,
+            max_alloc: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// How to decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Limits checked before any large allocation.
+    pub limits: Limits,
+    /// For JPEG: decode at the smallest DCT scale (1, 1/2, 1/4, 1/8) whose shorter
+    /// side is still at least this many pixels. `None` decodes at full resolution
+    /// (what the reference does). The default keeps PDQ within a few bits of a
+    /// full-resolution decode (measured in `docs/adr/0004-jpeg-scaled-decoding.md`).
+    pub min_side: Option<u32>,
+    /// Apply EXIF orientation (default true).
+    pub apply_orientation: bool,
+}
+
+/// Default shorter side for scaled JPEG decoding.
+pub const DEFAULT_MIN_SIDE: u32 = 512;
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            limits: Limits::default(),
+            min_side: Some(DEFAULT_MIN_SIDE),
+            apply_orientation: true,
+        }
+    }
+}
+
+impl DecodeOptions {
+    /// Full-resolution decode, as the reference does.
+    pub fn full_resolution() -> Self {
+        DecodeOptions {
+            min_side: None,
+            ..Self::default()
+        }
+    }
+}
+
+/// Why an image could not be decoded. Messages never contain file names or pixels.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    /// The file has no bytes.
+    #[error("the file is empty")]
+    Empty,
+    /// Not an image format this build decodes.
+    #[error("not a supported image format (JPEG, PNG, WebP, GIF, TIFF, BMP)")]
+    Unsupported,
+    /// The header declares more pixels than the limits allow.
+    #[error("image is {width}x{height}, larger than the limit ({limit})")]
+    TooLarge {
+        /// Declared width.
+        width: u64,
+        /// Declared height.
+        height: u64,
+        /// Which limit was exceeded.
+        limit: String,
+    },
+    /// The file is bigger than [`Limits::max_file_bytes`].
+    #[error("the file is {size} bytes, larger than the limit of {limit} bytes")]
+    FileTooLarge {
+        /// File size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Decoding would need more memory than [`Limits::max_alloc`].
+    #[error("decoding needs more memory than allowed")]
+    MemoryLimit,
+    /// The data is damaged or truncated.
+    #[error("the image data is damaged or truncated: {0}")]
+    Corrupt(String),
+    /// The image has zero width or height.
+    #[error("the image has no pixels")]
+    NoPixels,
+}
+
+/// A decoded image as packed RGB24, oriented as a viewer shows it.
+#[derive(Clone, Debug)]
+pub struct RgbImage {
+    /// Width of `data` in pixels.
+    pub width: u32,
+    /// Height of `data` in pixels.
+    pub height: u32,
+    /// `width × height × 3` bytes, rows top to bottom.
+    pub data: Vec<u8>,
+}
+
+/// The result of decoding a file.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    /// Pixels (possibly at a reduced scale for large JPEGs).
+    pub rgb: RgbImage,
+    /// Full-resolution width as a viewer sees it (after orientation).
+    pub width: u32,
+    /// Full-resolution height as a viewer sees it (after orientation).
+    pub height: u32,
+    /// Container format, lowercase (`"jpeg"`, `"png"`, …).
+    pub format: &'static str,
+    /// EXIF orientation found in the file (1 = none), applied when requested.
+    pub orientation: u8,
+}
+
+/// Sniff the format from the first bytes.
+pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+    let f = image::guess_format(bytes).ok()?;
+    match f {
+        ImageFormat::Jpeg
+        | ImageFormat::Png
+        | ImageFormat::WebP
+        | ImageFormat::Gif
+        | ImageFormat::Tiff
+        | ImageFormat::Bmp => Some(f),
+        _ => None,
+    }
+}
+
+fn format_name(f: ImageFormat) -> &'static str {
+    match f {
+        ImageFormat::Jpeg => "jpeg",
+        ImageFormat::Png => "png",
+        ImageFormat::WebP => "webp",
+        ImageFormat::Gif => "gif",
+        ImageFormat::Tiff => "tiff",
+        ImageFormat::Bmp => "bmp",
+        _ => "other",
+    }
+}
+
+fn check_dims(w: u64, h: u64, l: &Limits) -> Result<(), MediaError> {
+    if w == 0 || h == 0 {
+        return Err(MediaError::NoPixels);
+    }
+    if w > l.max_dimension as u64 || h > l.max_dimension as u64 {
+        return Err(MediaError::TooLarge {
+            width: w,
+            height: h,
+            limit: format!("{} pixels per side", l.max_dimension),
+        });
+    }
+    if w * h > l.max_pixels {
+        return Err(MediaError::TooLarge {
+            width: w,
+            height: h,
+            limit: format!("{} megapixels", l.max_pixels / 1_000_000),
+        });
+    }
+    Ok(())
+}
+
+/// Decode an image file's bytes.
+pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError> {
+    if bytes.is_empty() {
+        return Err(MediaError::Empty);
+    }
+    if bytes.len() as u64 > opts.limits.max_file_bytes {
+        return Err(MediaError::FileTooLarge {
+            size: bytes.len() as u64,
+            limit: opts.limits.max_file_bytes,
+        });
+    }
+    let format = sniff(bytes).ok_or(MediaError::Unsupported)?;
+    // Decoders are third-party code fed hostile input: a panic in one becomes an error.
+    let result = std::panic::catch_unwind(|| match format {
+        ImageFormat::Jpeg => decode_jpeg(bytes, opts),
+        f => decode_with_image(bytes, f, opts),
+    });
+    result.unwrap_or_else(|_| {
+        Err(MediaError::Corrupt(
+            "the decoder failed on this data".into(),
+        ))
+    })
+}
+
+fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError> {
+    use jpeg_decoder::{Decoder, PixelFormat};
+    let mut dec = Decoder::new(Cursor::new(bytes));
+    dec.set_max_decoding_buffer_size(opts.limits.max_alloc.min(usize::MAX as u64) as usize);
+    dec.read_info().map_err(jpeg_err)?;
+    let info = dec
+        .info()
+        .ok_or_else(|| MediaError::Corrupt("no JPEG header".into()))?;
+    let (w, h) = (info.width as u32, info.height as u32);
+    check_dims(w as u64, h as u64, &opts.limits)?;
+    let orientation = dec
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    if let Some(min_side) = opts.min_side {
+        let req = |d: u32| d.min(min_side).max(1) as u16;
+        dec.scale(req(w), req(h)).map_err(jpeg_err)?;
+    }
+    let pixels = dec.decode().map_err(jpeg_err)?;
+    let info = dec
+        .info()
+        .ok_or_else(|| MediaError::Corrupt("no JPEG header".into()))?;
+    let (sw, sh) = (info.width as u32, info.height as u32);
+    let n = sw as usize * sh as usize;
+    let data = match info.pixel_format {
+        PixelFormat::RGB24 => pixels,
+        PixelFormat::L8 => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
+        PixelFormat::L16 => pixels
+            .chunks_exact(2)
+            .flat_map(|c| {
+                let v = scale16(u16::from_be_bytes([c[0], c[1]]));
+                [v, v, v]
+            })
+            .collect(),
+        PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            .flat_map(|p| cmyk_to_rgb(p[0], p[1], p[2], p[3]))
+            .collect(),
+    };
+    if data.len() < n * 3 {
+        return Err(MediaError::Corrupt("short pixel data".into()));
+    }
+    finish(
+        RgbImage {
+            width: sw,
+            height: sh,
+            data,
+        },
+        (w, h),
+        "jpeg",
+        orientation,
+        opts,
+    )
+}
+
+fn jpeg_err(e: jpeg_decoder::Error) -> MediaError {
+    match e {
+        jpeg_decoder::Error::Unsupported(f) => {
+            MediaError::Corrupt(format!("unsupported JPEG feature: {f:?}"))
+        }
+        jpeg_decoder::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            MediaError::Corrupt("unexpected end of file".into())
+        }
+        jpeg_decoder::Error::Format(m) if m.contains("buffer") || m.contains("memory") => {
+            MediaError::MemoryLimit
+        }
+        e => MediaError::Corrupt(e.to_string()),
+    }
+}
+
+/// 16-bit sample to 8 bits, rounding (what a viewer shows).
+fn scale16(v: u16) -> u8 {
+    ((v as u32 * 255 + 32_767) / 65_535) as u8
+}
+
+/// CMYK to RGB as Pillow's `convert("RGB")`: `R = (255 − C)(255 − K) / 255`, rounded.
+fn cmyk_to_rgb(c: u8, m: u8, y: u8, k: u8) -> [u8; 3] {
+    let nk = 255 - k as u32;
+    let f = |v: u8| {
+        // Pillow: nk − MULDIV255(v, nk), MULDIV255(a, b) = ((a*b + 128) + ((a*b + 128) >> 8)) >> 8
+        let t = v as u32 * nk + 128;
+        (nk - ((t + (t >> 8)) >> 8)) as u8
+    };
+    [f(c), f(m), f(y)]
+}
+
+fn decode_with_image(
+    bytes: &[u8],
+    format: ImageFormat,
+    opts: &DecodeOptions,
+) -> Result<Decoded, MediaError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(opts.limits.max_dimension);
+    limits.max_image_height = Some(opts.limits.max_dimension);
+    limits.max_alloc = Some(opts.limits.max_alloc);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(image_err)?;
+    let (w, h) = decoder.dimensions();
+    check_dims(w as u64, h as u64, &opts.limits)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let img = DynamicImage::from_decoder(decoder).map_err(image_err)?;
+    let rgb = to_rgb8(img);
+    let (sw, sh) = (rgb.width(), rgb.height());
+    finish(
+        RgbImage {
+            width: sw,
+            height: sh,
+            data: rgb.into_raw(),
+        },
+        (w, h),
+        format_name(format),
+        orientation,
+        opts,
+    )
+}
+
+/// The pixel policy for everything the `image` crate decodes.
+fn to_rgb8(img: DynamicImage) -> image::RgbImage {
+    match img {
+        DynamicImage::ImageRgb8(i) => i,
+        DynamicImage::ImageRgba8(i) => {
+            // Drop alpha without compositing (as the reference's Pillow convert does).
+            let (w, h) = i.dimensions();
+            let data = i
+                .into_raw()
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect();
+            image::RgbImage::from_raw(w, h, data).expect("sized")
+        }
+        other => {
+            // Grey is replicated, 16-bit and float are scaled to 8 bits, alpha dropped.
+            let rgba16 = other.into_rgba16();
+            let (w, h) = rgba16.dimensions();
+            let data = rgba16
+                .into_raw()
+                .chunks_exact(4)
+                .flat_map(|p| [scale16(p[0]), scale16(p[1]), scale16(p[2])])
+                .collect();
+            image::RgbImage::from_raw(w, h, data).expect("sized")
+        }
+    }
+}
+
+fn image_err(e: image::ImageError) -> MediaError {
+    use image::ImageError as E;
+    match e {
+        E::Limits(l) => match l.kind() {
+            image::error::LimitErrorKind::InsufficientMemory => MediaError::MemoryLimit,
+            _ => MediaError::MemoryLimit,
+        },
+        E::Unsupported(u) => MediaError::Corrupt(format!("unsupported variant: {u}")),
+        E::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            MediaError::Corrupt("unexpected end of file".into())
+        }
+        e => MediaError::Corrupt(e.to_string()),
+    }
+}
+
+fn finish(
+    rgb: RgbImage,
+    (w, h): (u32, u32),
+    format: &'static str,
+    orientation: Orientation,
+    opts: &DecodeOptions,
+) -> Result<Decoded, MediaError> {
+    if rgb.width == 0 || rgb.height == 0 {
+        return Err(MediaError::NoPixels);
+    }
+    let code = orientation_code(orientation);
+    let (rgb, w, h) = if opts.apply_orientation && code != 1 {
+        let swaps = matches!(code, 5..=8);
+        let img = image::RgbImage::from_raw(rgb.width, rgb.height, rgb.data).expect("sized");
+        let mut dynimg = DynamicImage::ImageRgb8(img);
+        dynimg.apply_orientation(orientation);
+        let img = dynimg.into_rgb8();
+        let (ow, oh) = if swaps { (h, w) } else { (w, h) };
+        (
+            RgbImage {
+                width: img.width(),
+                height: img.height(),
+                data: img.into_raw(),
+            },
+            ow,
+            oh,
+        )
+    } else {
+        (rgb, w, h)
+    };
+    Ok(Decoded {
+        rgb,
+        width: w,
+        height: h,
+        format,
+        orientation: code,
+    })
+}
+
+fn orientation_code(o: Orientation) -> u8 {
+    match o {
+        Orientation::NoTransforms => 1,
+        Orientation::FlipHorizontal => 2,
+        Orientation::Rotate180 => 3,
+        Orientation::FlipVertical => 4,
+        Orientation::Rotate90FlipH => 5,
+        Orientation::Rotate90 => 6,
+        Orientation::Rotate270FlipH => 7,
+        Orientation::Rotate270 => 8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmyk_matches_pillow_formula() {
+        assert_eq!(cmyk_to_rgb(0, 0, 0, 0), [255, 255, 255]);
+        assert_eq!(cmyk_to_rgb(255, 255, 255, 0), [0, 0, 0]);
+        assert_eq!(cmyk_to_rgb(0, 0, 0, 255), [0, 0, 0]);
+        assert_eq!(cmyk_to_rgb(128, 0, 0, 0)[0], 127);
+    }
+
+    #[test]
+    fn scale16_endpoints() {
+        assert_eq!(scale16(0), 0);
+        assert_eq!(scale16(65535), 255);
+        assert_eq!(scale16(257 * 128), 128);
+    }
+
+    #[test]
+    fn empty_and_garbage_are_errors() {
+        let o = DecodeOptions::default();
+        assert_eq!(decode(b"", &o).unwrap_err(), MediaError::Empty);
+        assert_eq!(
+            decode(b"hello, this is text", &o).unwrap_err(),
+            MediaError::Unsupported
+        );
+        assert!(matches!(
+            decode(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10], &o),
+            Err(MediaError::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Generate Kotlin and Swift bindings from the built core library (library mode).
+# Output: target/bindings/{kotlin,swift}
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet -p takedown-core -p uniffi-bindgen
+out=target/bindings
+rm -rf "$out"; mkdir -p "$out/kotlin" "$out/swift"
+lib=target/debug/libtakedown_core.so
+[ -f "$lib" ] || lib=target/debug/libtakedown_core.dylib
+target/debug/uniffi-bindgen generate "$lib" --language kotlin --out-dir "$out/kotlin" --no-format --config uniffi.toml
+target/debug/uniffi-bindgen generate "$lib" --language swift --out-dir "$out/swift" --no-format --config uniffi.toml
+kt=$(find "$out/kotlin" -name '*.kt' | head -1)
+[ -n "$kt" ] && [ -f "$out/swift/TakedownCore.swift" ] && [ -f "$out/swift/TakedownCoreFFI.h" ] || { echo "bindings missing" >&2; exit 1; }
+echo "bindings: $kt, $out/swift/TakedownCore.swift ($(grep -c 'fun ' "$kt") Kotlin functions)"

@@ -1,0 +1,1 @@
+//! The Takedown hash-list service.
