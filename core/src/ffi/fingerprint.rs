@@ -1,10 +1,8 @@
-//! The UniFFI surface: thin wrappers over plain-Rust modules. No logic lives here.
-//! Every export converts internal errors to [`FingerprintError`] in one place and
-//! catches panics so none crosses the FFI.
+//! Image fingerprint exports. Internal errors become [`FingerprintError`] here.
 
 use crate::hashing::{self, ImageFingerprint, PdqHash};
 use crate::media::DecodeOptions;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use super::guarded;
 
 /// Why a fingerprint could not be computed. Messages name no file and hold no pixels.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -44,14 +42,6 @@ impl From<hashing::HashError> for FingerprintError {
             },
         }
     }
-}
-
-fn guarded<T>(f: impl FnOnce() -> Result<T, FingerprintError>) -> Result<T, FingerprintError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(FingerprintError::Other {
-            reason: "unexpected failure while hashing".into(),
-        })
-    })
 }
 
 /// A PDQ perceptual hash with its quality.
