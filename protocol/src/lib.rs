@@ -771,19 +771,15 @@ fn path_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     if path == "." {
         path.clear();
     }
-    // serde reports unknown and missing fields at the enclosing object:
-    // name the field itself.
-    for prefix in ["unknown field `", "missing field `", "unknown variant `"] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            if let Some(name) = rest.split('`').next() {
-                if prefix != "unknown variant `" {
-                    path = if path.is_empty() {
-                        name.to_string()
-                    } else {
-                        format!("{path}.{name}")
-                    };
-                }
-            }
+    // serde reports a missing field at the enclosing object: name the field
+    // itself. (serde_path_to_error already appends unknown field names.)
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some(name) = rest.split('`').next() {
+            path = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
         }
     }
     FieldError {
