@@ -34,7 +34,8 @@ impl Default for Limits {
             max_dimension: 65_535,
             // 200 MP covers every phone and most cameras.
             max_pixels: 200_000_000,
-            max_alloc: 1024 * 1024 * 1024,
+            // A phone must survive a decompression bomb: 256 MiB is an 85 MP RGB image.
+            max_alloc: 256 * 1024 * 1024,
         }
     }
 }
@@ -308,9 +309,25 @@ fn decode_with_image(
     limits.max_image_height = Some(opts.limits.max_dimension);
     limits.max_alloc = Some(opts.limits.max_alloc);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(image_err)?;
+    let mut decoder = match reader.into_decoder() {
+        Ok(d) => d,
+        Err(image::ImageError::Limits(_)) => {
+            // Name the declared size when the header is what broke the limit.
+            let mut peek = ImageReader::with_format(Cursor::new(bytes), format);
+            peek.no_limits();
+            if let Ok((w, h)) = peek.into_dimensions() {
+                check_dims(w as u64, h as u64, &opts.limits)?;
+            }
+            return Err(MediaError::MemoryLimit);
+        }
+        Err(e) => return Err(image_err(e)),
+    };
     let (w, h) = decoder.dimensions();
     check_dims(w as u64, h as u64, &opts.limits)?;
+    // Not every decoder enforces max_alloc itself: check the output buffer here.
+    if decoder.total_bytes() > opts.limits.max_alloc {
+        return Err(MediaError::MemoryLimit);
+    }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let img = DynamicImage::from_decoder(decoder).map_err(image_err)?;
     let rgb = to_rgb8(img);
@@ -342,18 +359,43 @@ fn to_rgb8(img: DynamicImage) -> image::RgbImage {
                 .collect();
             image::RgbImage::from_raw(w, h, data).expect("sized")
         }
-        other => {
-            // Grey is replicated, 16-bit and float are scaled to 8 bits, alpha dropped.
-            let rgba16 = other.into_rgba16();
-            let (w, h) = rgba16.dimensions();
-            let data = rgba16
+        // Grey is replicated, 16-bit samples are scaled to 8 bits, alpha is dropped.
+        DynamicImage::ImageLuma8(i) => {
+            let (w, h) = i.dimensions();
+            let data = i.into_raw().iter().flat_map(|&v| [v, v, v]).collect();
+            image::RgbImage::from_raw(w, h, data).expect("sized")
+        }
+        DynamicImage::ImageLumaA8(i) => {
+            let (w, h) = i.dimensions();
+            let data = i
                 .into_raw()
-                .chunks_exact(4)
-                .flat_map(|p| [scale16(p[0]), scale16(p[1]), scale16(p[2])])
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0]])
                 .collect();
             image::RgbImage::from_raw(w, h, data).expect("sized")
         }
+        DynamicImage::ImageLuma16(i) => from16(i.dimensions(), i.as_raw(), 1, true),
+        DynamicImage::ImageLumaA16(i) => from16(i.dimensions(), i.as_raw(), 2, true),
+        DynamicImage::ImageRgb16(i) => from16(i.dimensions(), i.as_raw(), 3, false),
+        DynamicImage::ImageRgba16(i) => from16(i.dimensions(), i.as_raw(), 4, false),
+        // Float images (rare: TIFF) go through the crate's clamping conversion.
+        other => other.to_rgb8(),
     }
+}
+
+fn from16((w, h): (u32, u32), raw: &[u16], channels: usize, grey: bool) -> image::RgbImage {
+    let data = raw
+        .chunks_exact(channels)
+        .flat_map(|p| {
+            if grey {
+                let v = scale16(p[0]);
+                [v, v, v]
+            } else {
+                [scale16(p[0]), scale16(p[1]), scale16(p[2])]
+            }
+        })
+        .collect();
+    image::RgbImage::from_raw(w, h, data).expect("sized")
 }
 
 fn image_err(e: image::ImageError) -> MediaError {
