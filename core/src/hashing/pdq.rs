@@ -296,7 +296,47 @@ impl Box1d {
         debug_assert_eq!(o, n);
     }
 
+    /// [`Box1d::run_sums`] on `K` rows at once (`input` and `sums` hold `K` rows of
+    /// `n`), interleaving the independent per-row chains. Same per-row operation order.
+    #[inline]
+    fn run_sums_lanes<const K: usize>(&self, input: &[f32], sums: &mut [f32]) {
+        let Box1d { n, full, half } = *self;
+        let input = &input[..K * n];
+        let sums = &mut sums[..K * n];
+        let mut s = [0f32; K];
+        for i in 0..half - 1 {
+            for k in 0..K {
+                s[k] += input[k * n + i];
+            }
+        }
+        let mut o = 0;
+        for i in half - 1..full {
+            for k in 0..K {
+                s[k] += input[k * n + i];
+                sums[k * n + o] = s[k];
+            }
+            o += 1;
+        }
+        for r in full..n {
+            let l = r - full;
+            for k in 0..K {
+                s[k] += input[k * n + r];
+                s[k] -= input[k * n + l];
+                sums[k * n + o] = s[k];
+            }
+            o += 1;
+        }
+        for l in n - full..n - full + half - 1 {
+            for k in 0..K {
+                s[k] -= input[k * n + l];
+                sums[k * n + o] = s[k];
+            }
+            o += 1;
+        }
+    }
+
     /// Full filter along a contiguous slice: `out[o] = sums[o] / count(o)`.
+    #[cfg(test)]
     fn run(&self, input: &[f32], out: &mut [f32]) {
         self.run_sums(input, out);
         self.divide(out);
@@ -412,22 +452,122 @@ pub struct PdqHasher {
     inner: Option<Pipeline>,
 }
 
+/// Rows are filtered along their length in groups of this many: the running sums of
+/// different rows are independent chains, so interleaving them lets the CPU overlap
+/// the additions (each chain is still evaluated in the reference's order).
+const LANES: usize = 4;
+
 struct Pipeline {
-    row_box: Box1d,
-    cols1: ColumnBox,
-    cols2: ColumnBox,
-    /// Columns the decimation samples (`inj` in the reference), one per output column.
-    sample_cols: [usize; 64],
-    /// For each input row, the output rows (0..64) that sample it.
-    sample_rows: Vec<(usize, usize)>,
-    luma: Vec<f32>,
-    scratch: Vec<f32>,
+    stage1: Stage1,
+    stage2: Stage2,
     rgb_luma: Vec<f32>,
-    sampled: [f32; 64],
-    grid: Box<[[f32; 64]; 64]>,
     /// 64×64 input: the reference skips filtering and uses the pixels as they are.
     direct: bool,
     rows_in: usize,
+}
+
+/// First pass: row filter (in groups of [`LANES`] rows), then the column filter.
+struct Stage1 {
+    row_box: Box1d,
+    pending: Vec<f32>,
+    count: usize,
+    out: Vec<f32>,
+    cols: ColumnBox,
+}
+
+/// Second pass: row filter (sums only; divisions only where sampled), then the column
+/// filter on the 64 sampled columns, then decimation into the 64×64 grid.
+struct Stage2 {
+    row_box: Box1d,
+    pending: Vec<f32>,
+    count: usize,
+    sums: Vec<f32>,
+    cols: ColumnBox,
+    /// Columns the decimation samples (`inj` in the reference), one per output column.
+    sample_cols: [usize; 64],
+    /// (input row, output row) pairs of the decimation, sorted by input row.
+    sample_rows: Vec<(usize, usize)>,
+    sampled: [f32; 64],
+    grid: Box<[[f32; 64]; 64]>,
+}
+
+impl Stage1 {
+    fn push(&mut self, luma: &[f32], next: &mut Stage2) {
+        let w = self.row_box.n;
+        self.pending[self.count * w..(self.count + 1) * w].copy_from_slice(&luma[..w]);
+        self.count += 1;
+        if self.count == LANES {
+            self.flush(next);
+        }
+    }
+
+    fn flush(&mut self, next: &mut Stage2) {
+        let w = self.row_box.n;
+        if self.count == LANES {
+            self.row_box
+                .run_sums_lanes::<LANES>(&self.pending, &mut self.out);
+        } else {
+            for k in 0..self.count {
+                self.row_box.run_sums(
+                    &self.pending[k * w..(k + 1) * w],
+                    &mut self.out[k * w..(k + 1) * w],
+                );
+            }
+        }
+        for k in 0..self.count {
+            let row = &mut self.out[k * w..(k + 1) * w];
+            self.row_box.divide(row);
+            self.cols.push(row, |_, r| next.push(r));
+        }
+        self.count = 0;
+    }
+
+    fn finish(&mut self, next: &mut Stage2) {
+        self.flush(next);
+        self.cols.finish(|_, r| next.push(r));
+    }
+}
+
+impl Stage2 {
+    fn push(&mut self, row: &[f32]) {
+        let w = self.row_box.n;
+        self.pending[self.count * w..(self.count + 1) * w].copy_from_slice(&row[..w]);
+        self.count += 1;
+        if self.count == LANES {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let w = self.row_box.n;
+        if self.count == LANES {
+            self.row_box
+                .run_sums_lanes::<LANES>(&self.pending, &mut self.sums);
+        } else {
+            for k in 0..self.count {
+                self.row_box.run_sums(
+                    &self.pending[k * w..(k + 1) * w],
+                    &mut self.sums[k * w..(k + 1) * w],
+                );
+            }
+        }
+        for k in 0..self.count {
+            let sums = &self.sums[k * w..(k + 1) * w];
+            for (s, &c) in self.sampled.iter_mut().zip(&self.sample_cols) {
+                *s = sums[c] / self.row_box.count(c) as f32;
+            }
+            let (rows, grid) = (&self.sample_rows, &mut self.grid);
+            self.cols
+                .push(&self.sampled, |o, out| store_sampled(rows, grid, o, out));
+        }
+        self.count = 0;
+    }
+
+    fn finish(&mut self) {
+        self.flush();
+        let (rows, grid) = (&self.sample_rows, &mut self.grid);
+        self.cols.finish(|o, out| store_sampled(rows, grid, o, out));
+    }
 }
 
 impl Pipeline {
@@ -443,103 +583,47 @@ impl Pipeline {
             let r = (((i as f64 + 0.5) * height as f64) / 64.0) as usize;
             sample_rows.push((r, i));
         }
+        let row_box = Box1d::new(width, wr);
         Pipeline {
-            row_box: Box1d::new(width, wr),
-            cols1: ColumnBox::new(height, width, wc),
-            cols2: ColumnBox::new(height, 64, wc),
-            sample_cols,
-            sample_rows,
-            luma: vec![0.0; width],
-            scratch: vec![0.0; width],
+            stage1: Stage1 {
+                row_box,
+                pending: vec![0.0; width * LANES],
+                count: 0,
+                out: vec![0.0; width * LANES],
+                cols: ColumnBox::new(height, width, wc),
+            },
+            stage2: Stage2 {
+                row_box,
+                pending: vec![0.0; width * LANES],
+                count: 0,
+                sums: vec![0.0; width * LANES],
+                cols: ColumnBox::new(height, 64, wc),
+                sample_cols,
+                sample_rows,
+                sampled: [0.0; 64],
+                grid: Box::new([[0.0; 64]; 64]),
+            },
             rgb_luma: Vec::with_capacity(width),
-            sampled: [0.0; 64],
-            grid: Box::new([[0.0; 64]; 64]),
             direct: width == 64 && height == 64,
             rows_in: 0,
         }
     }
 
-    /// Second pass for one output row of the first column pass: the row filter (sums
-    /// only; divisions only where sampled) then the column filter on 64 columns.
-    fn second_pass(
-        row_box: &Box1d,
-        sample_cols: &[usize; 64],
-        sample_rows: &[(usize, usize)],
-        cols2: &mut ColumnBox,
-        scratch: &mut [f32],
-        sampled: &mut [f32; 64],
-        grid: &mut [[f32; 64]; 64],
-        row: &[f32],
-    ) {
-        row_box.run_sums(row, scratch);
-        for (s, &c) in sampled.iter_mut().zip(sample_cols) {
-            *s = scratch[c] / row_box.count(c) as f32;
-        }
-        cols2.push(sampled, |o, out| store_sampled(sample_rows, grid, o, out));
-    }
-
     fn push_luma(&mut self, luma: &[f32]) {
         if self.direct {
-            self.grid[self.rows_in].copy_from_slice(&luma[..64]);
+            self.stage2.grid[self.rows_in].copy_from_slice(&luma[..64]);
             self.rows_in += 1;
             return;
         }
-        let Pipeline {
-            row_box,
-            cols1,
-            cols2,
-            sample_cols,
-            sample_rows,
-            scratch,
-            sampled,
-            grid,
-            luma: buf,
-            ..
-        } = self;
-        row_box.run(luma, buf);
-        cols1.push(buf, |_, row| {
-            Self::second_pass(
-                row_box,
-                sample_cols,
-                sample_rows,
-                cols2,
-                scratch,
-                sampled,
-                grid,
-                row,
-            )
-        });
+        self.stage1.push(luma, &mut self.stage2);
     }
 
     fn finish(mut self) -> Box<[[f32; 64]; 64]> {
-        if self.direct {
-            return self.grid;
+        if !self.direct {
+            self.stage1.finish(&mut self.stage2);
+            self.stage2.finish();
         }
-        let Pipeline {
-            row_box,
-            cols1,
-            cols2,
-            sample_cols,
-            sample_rows,
-            scratch,
-            sampled,
-            grid,
-            ..
-        } = &mut self;
-        cols1.finish(|_, row| {
-            Self::second_pass(
-                row_box,
-                sample_cols,
-                sample_rows,
-                cols2,
-                scratch,
-                sampled,
-                grid,
-                row,
-            )
-        });
-        cols2.finish(|o, out| store_sampled(sample_rows, grid, o, out));
-        self.grid
+        self.stage2.grid
     }
 }
 
@@ -618,7 +702,9 @@ impl PdqHasher {
             "more rows than the image height"
         );
         self.rows_pushed += 1;
-        let Some(p) = &mut self.inner else { return };
+        let Some(p) = &mut self.inner else {
+            return;
+        };
         let mut luma = std::mem::take(&mut p.rgb_luma);
         rgb_to_luma(&row[..self.width * channels], channels, &mut luma);
         p.push_luma(&luma);
