@@ -13,7 +13,11 @@ use takedown_core::hashing::pdq;
 use takedown_core::media::{self, DecodeOptions};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("dir").filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -35,13 +39,23 @@ fn family(p: &Path) -> String {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "../shared/conformance/pdq/data".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "../shared/conformance/pdq/data".into());
     let mut paths = vec![];
     files(Path::new(&dir), &mut paths);
     // Rotated copies are matched through dihedrals for PDQ; keep upright edits only.
-    paths.retain(|p| !p.to_string_lossy().contains("/dih/bridge-") || p.to_string_lossy().contains("original"));
-    let hasher8 = HasherConfig::new().hash_size(8, 8).hash_alg(HashAlg::Gradient).to_hasher();
-    let hasher16 = HasherConfig::new().hash_size(16, 16).hash_alg(HashAlg::DoubleGradient).to_hasher();
+    paths.retain(|p| {
+        !p.to_string_lossy().contains("/dih/bridge-") || p.to_string_lossy().contains("original")
+    });
+    let hasher8 = HasherConfig::new()
+        .hash_size(8, 8)
+        .hash_alg(HashAlg::Gradient)
+        .to_hasher();
+    let hasher16 = HasherConfig::new()
+        .hash_size(16, 16)
+        .hash_alg(HashAlg::DoubleGradient)
+        .to_hasher();
     let (mut t_pdq, mut t_g8, mut t_g16) = (0f64, 0f64, 0f64);
     let mut rows = vec![];
     for p in &paths {
@@ -51,7 +65,8 @@ fn main() {
         let t = Instant::now();
         let q = pdq::pdq_from_rgb(&d.rgb.data, w as usize, h as usize);
         t_pdq += t.elapsed().as_secs_f64();
-        let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, d.rgb.data).unwrap());
+        let img =
+            image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, d.rgb.data).unwrap());
         let t = Instant::now();
         let g8 = hasher8.hash_image(&img);
         t_g8 += t.elapsed().as_secs_f64();
@@ -63,8 +78,17 @@ fn main() {
         }
     }
     let n = paths.len() as f64;
-    println!("images: {} ({} with PDQ quality >= 50)", paths.len(), rows.len());
-    println!("time per image on the same decoded pixels (ms): pdq {:.2}  gradient-8x8 {:.2}  double-gradient-16 {:.2}", t_pdq / n * 1e3, t_g8 / n * 1e3, t_g16 / n * 1e3);
+    println!(
+        "images: {} ({} with PDQ quality >= 50)",
+        paths.len(),
+        rows.len()
+    );
+    println!(
+        "time per image on the same decoded pixels (ms): pdq {:.2}  gradient-8x8 {:.2}  double-gradient-16 {:.2}",
+        t_pdq / n * 1e3,
+        t_g8 / n * 1e3,
+        t_g16 / n * 1e3
+    );
     // Separation: max distance among same-picture pairs vs min among different pictures,
     // each as a fraction of the hash length.
     let mut same = [0f64; 3];
@@ -85,7 +109,14 @@ fn main() {
             }
         }
     }
-    for (k, name) in ["pdq (256 bits)", "gradient 8x8 (64 bits)", "double-gradient 16 (bits)"].iter().enumerate() {
+    for (k, name) in [
+        "pdq (256 bits)",
+        "gradient 8x8 (64 bits)",
+        "double-gradient 16 (bits)",
+    ]
+    .iter()
+    .enumerate()
+    {
         println!(
             "{name:28} same picture max {:.3}  different pictures min {:.3}  margin {:+.3}",
             same[k],

@@ -27,6 +27,41 @@ pub struct ImageFingerprint {
     pub format: &'static str,
 }
 
+/// Group near-duplicate pictures of one selection (burst shots, edits, re-saves) so
+/// the user is asked about each picture once. Returns a group number per input, in
+/// order of first appearance: two pictures share a group when a chain of PDQ matches
+/// (distance ≤ 31, both qualities ≥ 50) links them. Low-quality hashes stay alone.
+/// See `docs/adr/0005-image-hasher.md`.
+pub fn group_near_duplicates(pdqs: &[Pdq]) -> Vec<usize> {
+    let n = pdqs.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            if pdqs[i].matches(&pdqs[j]) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                if a != b {
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        }
+    }
+    let mut ids = std::collections::HashMap::new();
+    (0..n)
+        .map(|i| {
+            let r = root(&mut parent, i);
+            let next = ids.len();
+            *ids.entry(r).or_insert(next)
+        })
+        .collect()
+}
+
 /// Why an image could not be fingerprinted.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -152,4 +187,28 @@ pub fn pdq_from_rgba(
     Ok(pdq::pdq_from_pixels(
         pixels, w as usize, h as usize, 4, s as usize,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(bits: &[usize], quality: u8) -> Pdq {
+        let mut h = PdqHash::ZERO;
+        for &b in bits {
+            h.0[31 - b / 8] |= 1 << (b % 8);
+        }
+        Pdq { hash: h, quality }
+    }
+
+    #[test]
+    fn groups_chains_of_matches_and_keeps_low_quality_alone() {
+        let a = p(&[], 90);
+        let b = p(&(0..20).collect::<Vec<_>>(), 90); // 20 from a
+        let c = p(&(0..45).collect::<Vec<_>>(), 90); // 25 from b, 45 from a: chained
+        let d = p(&(100..200).collect::<Vec<_>>(), 90); // far from all
+        let e = p(&[1], 10); // would match a, but low quality
+        assert_eq!(group_near_duplicates(&[a, b, c, d, e]), vec![0, 0, 0, 1, 2]);
+        assert!(group_near_duplicates(&[]).is_empty());
+    }
 }
