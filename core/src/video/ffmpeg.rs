@@ -289,6 +289,7 @@ pub struct FfmpegSource {
     finished: bool,
     current: Vec<u8>,
     received: u64,
+    damage: Option<String>,
 }
 
 impl FfmpegSource {
@@ -311,7 +312,15 @@ impl FfmpegSource {
             finished: false,
             current: Vec::new(),
             received: 0,
+            damage: None,
         })
+    }
+
+    /// After the last frame: ffmpeg's (sanitized) last message when it reported
+    /// decoding errors but still finished — typically a truncated or damaged file
+    /// whose decodable frames were all delivered.
+    pub fn damage(&self) -> Option<&str> {
+        self.damage.as_deref()
     }
 
     fn frame_bytes(&self) -> usize {
@@ -454,6 +463,9 @@ impl FfmpegSource {
                 VideoError::Decode(reason)
             });
         }
+        if !stderr.trim().is_empty() {
+            self.damage = Some(sanitize(&stderr, &self.path));
+        }
         Ok(())
     }
 
@@ -481,10 +493,10 @@ impl FrameSource for FfmpegSource {
         if self.finished {
             return Ok(None);
         }
-        if self.running.is_none() {
-            if let Err(e) = self.start() {
-                return Err(self.fail(e));
-            }
+        if self.running.is_none()
+            && let Err(e) = self.start()
+        {
+            return Err(self.fail(e));
         }
         let buf = match self.receive() {
             Ok(Some(buf)) => buf,
@@ -496,10 +508,10 @@ impl FrameSource for FfmpegSource {
             Err(e) => return Err(self.fail(e)),
         };
         let previous = std::mem::replace(&mut self.current, buf);
-        if let Some(r) = &self.running {
-            if previous.capacity() > 0 {
-                let _ = r.recycle.try_send(previous);
-            }
+        if let Some(r) = &self.running
+            && previous.capacity() > 0
+        {
+            let _ = r.recycle.try_send(previous);
         }
         let number = self.received * self.step;
         self.received += 1;
@@ -543,6 +555,7 @@ fn describe_pipeline(step: u64, width: u32, height: u32) -> Vec<String> {
         finished: true,
         current: Vec::new(),
         received: 0,
+        damage: None,
     };
     src.command()
         .get_args()

@@ -18,6 +18,7 @@
 
 pub mod ffmpeg;
 pub mod matching;
+pub mod push;
 
 use crate::hashing::exact::{self, ExactHashes};
 use crate::hashing::pdq::{self, Pdq};
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use matching::{MatchOptions, VideoMatch, match_videos, match_videos_with};
+pub use push::{PushHasher, PushedVideo};
 
 /// Facts about a video stream known before the first frame.
 #[derive(Clone, Debug, PartialEq)]
@@ -482,7 +484,7 @@ impl VpdqHasher {
     /// Whether a frame with this number and timestamp would be hashed.
     pub fn wants(&self, number: u64, timestamp: f64) -> bool {
         match self.selection {
-            Selection::EveryNth(step) => number % step == 0,
+            Selection::EveryNth(step) => number.is_multiple_of(step),
             // A microsecond of slack: hosts round timestamps to µs or ms.
             Selection::Interval { next_due, .. } => timestamp + 1e-6 >= next_due,
         }
@@ -510,20 +512,23 @@ impl VpdqHasher {
             ));
         }
         self.opts.limits.check_duration(frame.timestamp)?;
+        let wanted = self.wants(frame.number, frame.timestamp);
+        if wanted {
+            frame.validate()?;
+            self.opts
+                .limits
+                .check_dimensions(frame.width as u64, frame.height as u64)?;
+            if self.hashed >= self.opts.limits.max_hashed_frames {
+                return Err(VideoError::TooManyFrames {
+                    limit: self.opts.limits.max_hashed_frames,
+                });
+            }
+        }
         self.last_timestamp = frame.timestamp;
         self.progress.frames_seen += 1;
         self.progress.position_secs = frame.timestamp;
-        if !self.wants(frame.number, frame.timestamp) {
+        if !wanted {
             return Ok(false);
-        }
-        frame.validate()?;
-        self.opts
-            .limits
-            .check_dimensions(frame.width as u64, frame.height as u64)?;
-        if self.hashed >= self.opts.limits.max_hashed_frames {
-            return Err(VideoError::TooManyFrames {
-                limit: self.opts.limits.max_hashed_frames,
-            });
         }
         let digest = pdq::pdq_from_pixels(
             frame.pixels,
@@ -603,6 +608,10 @@ pub struct VideoFingerprint {
     pub info: VideoInfo,
     /// vPDQ frames, in order.
     pub frames: Vec<VpdqFrame>,
+    /// Set when the decoder reported errors but finished (truncated or damaged
+    /// file): the frames it could decode were hashed. The decoder's message, without
+    /// the path.
+    pub damage: Option<String>,
 }
 
 impl VideoFingerprint {
@@ -637,7 +646,8 @@ pub fn fingerprint_video_file(
         let result = (|| {
             let mut source = ffmpeg::FfmpegSource::open(path, &opts.limits, cancel)?;
             let frames = hash_frames(&mut source, opts, cancel, on_progress)?;
-            Ok::<_, VideoError>((source.info().clone(), frames))
+            let damage = source.damage().map(str::to_owned);
+            Ok::<_, VideoError>((source.info().clone(), frames, damage))
         })();
         if result.is_err() {
             failed.store(true, Ordering::Relaxed);
@@ -645,12 +655,13 @@ pub fn fingerprint_video_file(
         let exact = exact
             .join()
             .map_err(|_| VideoError::Io("hashing the file bytes failed".into()))?;
-        let (info, frames) = result?;
+        let (info, frames, damage) = result?;
         let (exact, _len) = exact?;
         Ok(VideoFingerprint {
             exact,
             info,
             frames,
+            damage,
         })
     })
 }
