@@ -4,12 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet -p takedown-core -p uniffi-bindgen
+cmp -s uniffi.toml core/uniffi.toml || { echo "uniffi.toml and core/uniffi.toml differ: keep them identical" >&2; exit 1; }
 out=target/bindings
 rm -rf "$out"; mkdir -p "$out/kotlin" "$out/swift"
 lib=target/debug/libtakedown_core.so
 [ -f "$lib" ] || lib=target/debug/libtakedown_core.dylib
-target/debug/uniffi-bindgen generate "$lib" --language kotlin --out-dir "$out/kotlin" --no-format --config uniffi.toml
-target/debug/uniffi-bindgen generate "$lib" --language swift --out-dir "$out/swift" --no-format --config uniffi.toml
+target/debug/uniffi-bindgen generate "$lib" --language kotlin --out-dir "$out/kotlin" --no-format
+target/debug/uniffi-bindgen generate "$lib" --language swift --out-dir "$out/swift" --no-format
 kt=$(find "$out/kotlin" -name '*.kt' | head -1)
 [ -n "$kt" ] && [ -f "$out/swift/TakedownCore.swift" ] && [ -f "$out/swift/TakedownCoreFFI.h" ] || { echo "bindings missing" >&2; exit 1; }
 echo "bindings: $kt, $out/swift/TakedownCore.swift ($(grep -c 'fun ' "$kt") Kotlin functions)"
