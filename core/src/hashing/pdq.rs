@@ -229,7 +229,7 @@ impl PdqDigest {
 /// Jarosz box-filter window for reducing `old` samples towards `new` (the reference's
 /// `computeJaroszFilterWindowSize`).
 fn jarosz_window(old: usize, new: usize) -> usize {
-    (old + 2 * new - 1) / (2 * new)
+    old.div_ceil(2 * new)
 }
 
 /// Geometry of one 1-D box filter of `n` samples with a full window `full`, in the
@@ -851,9 +851,9 @@ fn hash_from_dct(b: &[[f32; 16]; 16]) -> PdqHash {
 
 fn quality_of(a: &[[f32; 64]; 64]) -> u8 {
     let mut gradient_sum: i64 = 0;
-    for i in 0..63 {
-        for j in 0..64 {
-            let d = ((a[i][j] - a[i + 1][j]) * 100.0 / 255.0) as i32;
+    for (upper, lower) in a.iter().zip(a.iter().skip(1)) {
+        for (&u, &v) in upper.iter().zip(lower) {
+            let d = ((u - v) * 100.0 / 255.0) as i32;
             gradient_sum += d.unsigned_abs() as i64;
         }
     }
