@@ -2,22 +2,51 @@
 # The project's one test command (README): every check CI runs.
 #   scripts/test.sh
 # Needs only Rust to pass on a stranger's machine; suites that need PostgreSQL,
-# ffmpeg, python-threatexchange or ../shared skip with a message when those are
-# absent (CI sets TAKEDOWN_REQUIRE_* so that it cannot skip them).
-set -euo pipefail
+# ffmpeg, python-threatexchange, Kotlin, Swift or ../shared skip with a message when
+# those are absent (CI sets TAKEDOWN_REQUIRE_* so that it cannot skip them).
+set -uo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p target
+log=target/test-logs; mkdir -p "$log"
+passed=0; failed=0; broken=()
 
 step() { printf '\n==> %s\n' "$*"; }
+# run NAME CMD...: run a step, remember whether it failed.
+run() {
+  local name=$1; shift
+  step "$name"
+  if ! "$@"; then broken+=("$name"); fi
+}
+count() { # add "N passed" / "N failed" figures found by the awk program $2 in file $1
+  local p f
+  read -r p f < <(awk "$2" "$1")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+}
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
-
-step "cargo clippy (all targets, -D warnings)"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+run "cargo fmt --check" cargo fmt --all -- --check
+run "cargo clippy (all targets, -D warnings)" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo test (workspace)"
-cargo test --workspace --quiet 2>&1 | tee /tmp/takedown-cargo-test.log
-grep -q "test result" /tmp/takedown-cargo-test.log
+cargo test --workspace 2>&1 | tee "$log/cargo.log"
+[ "${PIPESTATUS[0]}" = 0 ] || broken+=("cargo test")
+count "$log/cargo.log" '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }'
 
-step "UniFFI bindings from the built library (Kotlin, Swift)"
-scripts/gen-bindings.sh
+run "UniFFI bindings from the built library (Kotlin, Swift)" scripts/gen-bindings.sh
+
+step "Kotlin binding tests (JVM)"
+scripts/kotlin-tests.sh 2>&1 | tee "$log/kotlin.log"
+[ "${PIPESTATUS[0]}" = 0 ] || broken+=("Kotlin tests")
+count "$log/kotlin.log" '/^Kotlin: [0-9]+ passed, [0-9]+ failed/ { p = $2; f = $4 } END { print p+0, f+0 }'
+
+step "Swift binding tests (XCTest)"
+scripts/swift-tests.sh 2>&1 | tee "$log/swift.log"
+[ "${PIPESTATUS[0]}" = 0 ] || broken+=("Swift tests")
+count "$log/swift.log" '/Test Suite .All tests. (passed|failed)/ { getline; n = $2; f = $5 } END { print n - f, f+0 }'
+
+echo
+if [ ${#broken[@]} -gt 0 ]; then
+  echo "FAILED steps: ${broken[*]}"
+  echo "all suites: $passed passed, $failed failed"
+  exit 1
+fi
+echo "all suites: $passed passed, $failed failed"
