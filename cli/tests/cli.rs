@@ -13,7 +13,9 @@ fn fixtures() -> PathBuf {
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[test]
@@ -30,10 +32,23 @@ fn hash_json_one_object_per_file_and_errors_do_not_stop_the_rest() {
     std::fs::write(d.join("truncated.jpg"), &jpg[..300]).unwrap();
     let missing = d.join("missing.png");
 
-    let out = bin().arg("hash").arg("--json").arg(d).arg(&missing).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "a failed file makes the exit status 1");
+    let out = bin()
+        .arg("hash")
+        .arg("--json")
+        .arg(d)
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed file makes the exit status 1"
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
     assert_eq!(lines.len(), 7, "{stdout}");
     let ok: Vec<&Value> = lines.iter().filter(|v| v.get("error").is_none()).collect();
     let bad: Vec<&Value> = lines.iter().filter(|v| v.get("error").is_some()).collect();
@@ -45,7 +60,10 @@ fn hash_json_one_object_per_file_and_errors_do_not_stop_the_rest() {
         assert!(is_hex(v["md5"].as_str().unwrap(), 32));
         assert!(is_hex(v["sha256"].as_str().unwrap(), 64));
         assert!(v["quality"].as_u64().unwrap() <= 100);
-        assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(320), Some(240)));
+        assert_eq!(
+            (v["width"].as_u64(), v["height"].as_u64()),
+            (Some(320), Some(240))
+        );
         assert_eq!(v["pdq_dihedral"].as_object().unwrap().len(), 8);
     }
     for v in &bad {
@@ -69,17 +87,32 @@ fn hash_json_one_object_per_file_and_errors_do_not_stop_the_rest() {
 fn hash_text_mode_reports_errors_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.png"), b"nope").unwrap();
-    let out = bin().arg("hash").arg(fixtures().join("scene.gif")).arg(dir.path().join("x.png")).output().unwrap();
+    let out = bin()
+        .arg("hash")
+        .arg(fixtures().join("scene.gif"))
+        .arg(dir.path().join("x.png"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("scene.gif") && stdout.contains("pdq="), "{stdout}");
-    assert!(stderr.contains("x.png: not a supported image format"), "{stderr}");
+    assert!(
+        stdout.contains("scene.gif") && stdout.contains("pdq="),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("x.png: not a supported image format"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn hash_success_exits_zero_and_matches_the_library() {
-    let out = bin().args(["hash", "--json"]).arg(fixtures().join("scene-320x240.png")).output().unwrap();
+    let out = bin()
+        .args(["hash", "--json"])
+        .arg(fixtures().join("scene-320x240.png"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let lib = takedown_core::hashing::fingerprint_image_file(
