@@ -1,8 +1,8 @@
 //! Image fingerprint exports. Internal errors become [`FingerprintError`] here.
 
+use super::guarded;
 use crate::hashing::{self, ImageFingerprint, PdqHash};
 use crate::media::DecodeOptions;
-use super::guarded;
 
 /// Why a fingerprint could not be computed. Messages name no file and hold no pixels.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
