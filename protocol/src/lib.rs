@@ -718,13 +718,13 @@ impl Validate for FeedbackRequest {
                     format!("must be 1 to {MAX_KEY_LEN} printable ASCII characters"),
                 ));
             }
-            if let Some(r) = &e.reference {
-                if r.len() > MAX_REFERENCE_LEN {
-                    return Err(FieldError::new(
-                        format!("events[{i}].reference"),
-                        format!("at most {MAX_REFERENCE_LEN} bytes"),
-                    ));
-                }
+            if let Some(r) = &e.reference
+                && r.len() > MAX_REFERENCE_LEN
+            {
+                return Err(FieldError::new(
+                    format!("events[{i}].reference"),
+                    format!("at most {MAX_REFERENCE_LEN} bytes"),
+                ));
             }
             if e.item_id <= 0 {
                 return Err(FieldError::new(
@@ -773,14 +773,14 @@ fn path_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     }
     // serde reports a missing field at the enclosing object: name the field
     // itself. (serde_path_to_error already appends unknown field names.)
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        if let Some(name) = rest.split('`').next() {
-            path = if path.is_empty() {
-                name.to_string()
-            } else {
-                format!("{path}.{name}")
-            };
-        }
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some(name) = rest.split('`').next()
+    {
+        path = if path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
     }
     FieldError {
         field: if path.is_empty() { None } else { Some(path) },

@@ -1,0 +1,707 @@
+//! PostgreSQL backend (ADR 0100, ADR 0102).
+//!
+//! A deadpool connection pool; each operation is one transaction. Change-log
+//! positions come from the single row of `sync_counter`: a writer takes them
+//! with `UPDATE sync_counter ... RETURNING` as the last statement before
+//! `COMMIT`, so the row lock serialises exactly the "take position → commit"
+//! step of concurrent writers (in any number of processes) and a position is
+//! never visible before every smaller one is. Everything else (case rows,
+//! events, id allocation) happens before the lock, in parallel.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use takedown_protocol as p;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use super::*;
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+/// Advisory lock key that serialises migrations across processes.
+const MIGRATION_LOCK: i64 = 0x7464_6d69_6772;
+
+/// The PostgreSQL store (cheap to clone).
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    commit_jitter: Option<Duration>,
+}
+
+fn unique_violation(e: &tokio_postgres::Error, constraint: &str) -> bool {
+    e.as_db_error().is_some_and(|d| {
+        d.code() == &SqlState::UNIQUE_VIOLATION && d.constraint() == Some(constraint)
+    })
+}
+
+impl PgStore {
+    /// Connects, builds the pool and migrates.
+    pub async fn open(
+        url: &str,
+        pool_size: usize,
+        commit_jitter: Option<Duration>,
+    ) -> Result<Self, StoreError> {
+        let cfg = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Internal(format!("bad database URL: {e}")))?;
+        let mgr = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(pool_size.max(2))
+            .build()
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let store = PgStore {
+            pool,
+            commit_jitter,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut c = self.pool.get().await?;
+        c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let r = async {
+            c.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, \
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )
+            .await?;
+            let row = c
+                .query_one(
+                    "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                    &[],
+                )
+                .await?;
+            let have: i32 = row.get(0);
+            for (i, sql) in MIGRATIONS.iter().enumerate() {
+                let v = i as i32 + 1;
+                if v <= have {
+                    continue;
+                }
+                let tx = c.transaction().await?;
+                tx.batch_execute(sql).await?;
+                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v])
+                    .await?;
+                tx.commit().await?;
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        r
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close();
+    }
+
+    /// Takes `n` change-log positions; holds the counter row lock until commit.
+    /// Returns the first position.
+    async fn take_seqs(&self, tx: &Transaction<'_>, n: i64) -> Result<i64, StoreError> {
+        let st = tx
+            .prepare_cached("UPDATE sync_counter SET last_seq = last_seq + $1 RETURNING last_seq")
+            .await?;
+        let last: i64 = tx.query_one(&st, &[&n]).await?.get(0);
+        Ok(last - n + 1)
+    }
+
+    async fn jitter(&self) {
+        if let Some(max) = self.commit_jitter {
+            let us = rand::random::<u64>() % (max.as_micros() as u64 + 1);
+            tokio::time::sleep(Duration::from_micros(us)).await;
+        }
+    }
+
+    async fn insert_items(
+        &self,
+        tx: &Transaction<'_>,
+        case_id: i64,
+        batch: i64,
+        items: &[NewItem],
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let n = items.len() as i64;
+        let st = tx
+            .prepare_cached("SELECT nextval('items_id_seq') FROM generate_series(1, $1::bigint)")
+            .await?;
+        let ids: Vec<i64> = tx
+            .query(&st, &[&n])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let kinds: Vec<i16> = items.iter().map(|i| i.kind as i16).collect();
+        let md5: Vec<&[u8]> = items.iter().map(|i| i.md5.as_slice()).collect();
+        let sha: Vec<&[u8]> = items.iter().map(|i| i.sha256.as_slice()).collect();
+        let pdq: Vec<Option<&[u8]>> = items.iter().map(|i| i.pdq.as_deref()).collect();
+        let q: Vec<Option<i16>> = items.iter().map(|i| i.quality.map(|q| q as i16)).collect();
+        let frames: Vec<Option<&[u8]>> = items.iter().map(|i| i.frames.as_deref()).collect();
+        // The counter lock is taken here, by the last statement before COMMIT.
+        let first = self.take_seqs(tx, n).await?;
+        let st = tx
+            .prepare_cached(
+                "WITH ins AS ( \
+                   INSERT INTO items (id, case_id, batch, kind, md5, sha256, pdq, quality, frames, \
+                                      add_seq, created_at) \
+                   SELECT u.id, $1, $2, u.kind, u.md5, u.sha, u.pdq, u.q, u.frames, $3 + u.ord - 1, $4 \
+                   FROM unnest($5::bigint[], $6::smallint[], $7::bytea[], $8::bytea[], $9::bytea[], \
+                               $10::smallint[], $11::bytea[]) \
+                        WITH ORDINALITY AS u(id, kind, md5, sha, pdq, q, frames, ord) \
+                   RETURNING id, add_seq) \
+                 INSERT INTO changes (seq, item_id, op) SELECT add_seq, id, 1 FROM ins",
+            )
+            .await?;
+        tx.execute(
+            &st,
+            &[
+                &case_id, &batch, &first, &now, &ids, &kinds, &md5, &sha, &pdq, &q, &frames,
+            ],
+        )
+        .await?;
+        Ok(ids)
+    }
+
+    pub(crate) async fn create_case(&self, c: NewCase) -> Result<CreateOutcome, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
+                 submitter, item_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (idem_hash) DO NOTHING RETURNING id",
+            )
+            .await?;
+        let count = c.items.len() as i32;
+        let inserted = tx
+            .query_opt(
+                &st,
+                &[
+                    &c.number,
+                    &&c.token_hash[..],
+                    &&c.idem_hash[..],
+                    &&c.request_hash[..],
+                    &&c.token_wrap[..],
+                    &c.submitter,
+                    &count,
+                    &c.now,
+                ],
+            )
+            .await;
+        let inserted = match inserted {
+            Ok(r) => r,
+            Err(e) if unique_violation(&e, "cases_number_key") => {
+                return Err(StoreError::CaseNumberTaken);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(row) = inserted else {
+            // Same idempotency key committed earlier (or concurrently).
+            let row = tx
+                .query_one(
+                    "SELECT id, number, request_hash, token_wrap FROM cases WHERE idem_hash = $1",
+                    &[&&c.idem_hash[..]],
+                )
+                .await?;
+            let request_hash: Vec<u8> = row.get(2);
+            if request_hash != c.request_hash {
+                return Err(StoreError::IdempotencyConflict);
+            }
+            let wrap: Vec<u8> = row.get(3);
+            let item_ids = batch_item_ids(&tx, row.get(0), 0).await?;
+            return Ok(CreateOutcome::Existing {
+                number: row.get(1),
+                token_wrap: <[u8; 32]>::try_from(wrap.as_slice())
+                    .map_err(|_| StoreError::Internal("bad token wrap".into()))?,
+                item_ids,
+            });
+        };
+        let case_id: i64 = row.get(0);
+        insert_event(
+            &tx,
+            case_id,
+            c.now,
+            p::EventKind::CaseCreated,
+            None,
+            c.items.len(),
+        )
+        .await?;
+        let item_ids = self.insert_items(&tx, case_id, 0, &c.items, c.now).await?;
+        self.jitter().await;
+        tx.commit().await?;
+        Ok(CreateOutcome::Created { item_ids })
+    }
+
+    pub(crate) async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached("SELECT id, token_hash FROM cases WHERE number = $1")
+            .await?;
+        let row = c.query_opt(&st, &[&number]).await?;
+        Ok(row.and_then(|r| {
+            let h: Vec<u8> = r.get(1);
+            Some(CaseAuth {
+                case_id: r.get(0),
+                token_hash: <[u8; 32]>::try_from(h.as_slice()).ok()?,
+            })
+        }))
+    }
+
+    pub(crate) async fn add_items(
+        &self,
+        case_id: i64,
+        idem_hash: [u8; 32],
+        request_hash: [u8; 32],
+        items: Vec<NewItem>,
+        now: i64,
+    ) -> Result<(bool, Vec<i64>), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Lock the case row: serialises additions and withdrawal of one case.
+        let row = tx
+            .query_one(
+                "SELECT state, item_count FROM cases WHERE id = $1 FOR UPDATE",
+                &[&case_id],
+            )
+            .await?;
+        let existing = tx
+            .query_opt(
+                "SELECT id, request_hash FROM item_ops WHERE case_id = $1 AND idem_hash = $2",
+                &[&case_id, &&idem_hash[..]],
+            )
+            .await?;
+        if let Some(op) = existing {
+            let rh: Vec<u8> = op.get(1);
+            if rh != request_hash {
+                return Err(StoreError::IdempotencyConflict);
+            }
+            return Ok((false, batch_item_ids(&tx, case_id, op.get(0)).await?));
+        }
+        let state: i16 = row.get(0);
+        let count: i32 = row.get(1);
+        if state != 0 {
+            return Err(StoreError::CaseWithdrawn);
+        }
+        if count as usize + items.len() > p::MAX_ITEMS_PER_CASE {
+            return Err(StoreError::TooManyItems);
+        }
+        let op_id: i64 = tx
+            .query_one(
+                "INSERT INTO item_ops (case_id, idem_hash, request_hash) VALUES ($1, $2, $3) RETURNING id",
+                &[&case_id, &&idem_hash[..], &&request_hash[..]],
+            )
+            .await?
+            .get(0);
+        tx.execute(
+            "UPDATE cases SET item_count = item_count + $1 WHERE id = $2",
+            &[&(items.len() as i32), &case_id],
+        )
+        .await?;
+        insert_event(
+            &tx,
+            case_id,
+            now,
+            p::EventKind::ItemsAdded,
+            None,
+            items.len(),
+        )
+        .await?;
+        let ids = self.insert_items(&tx, case_id, op_id, &items, now).await?;
+        self.jitter().await;
+        tx.commit().await?;
+        Ok((true, ids))
+    }
+
+    pub(crate) async fn withdraw(
+        &self,
+        case_id: i64,
+        item_id: Option<i64>,
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT 1 FROM cases WHERE id = $1 FOR UPDATE", &[&case_id])
+            .await?;
+        let ids: Vec<i64> = match item_id {
+            Some(item) => {
+                let row = tx
+                    .query_opt(
+                        "SELECT state FROM items WHERE id = $1 AND case_id = $2",
+                        &[&item, &case_id],
+                    )
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let state: i16 = row.get(0);
+                if state != 0 {
+                    vec![]
+                } else {
+                    tx.execute(
+                        "UPDATE items SET state = 1, withdrawn_at = $1 WHERE id = $2",
+                        &[&now, &item],
+                    )
+                    .await?;
+                    insert_event(
+                        &tx,
+                        case_id,
+                        now,
+                        p::EventKind::ItemWithdrawn,
+                        Some(item),
+                        1,
+                    )
+                    .await?;
+                    vec![item]
+                }
+            }
+            None => {
+                let rows = tx
+                    .query(
+                        "UPDATE items SET state = 1, withdrawn_at = $1 WHERE case_id = $2 \
+                         AND state = 0 RETURNING id",
+                        &[&now, &case_id],
+                    )
+                    .await?;
+                let mut ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+                ids.sort_unstable();
+                let changed = tx
+                    .execute(
+                        "UPDATE cases SET state = 1, withdrawn_at = $1 WHERE id = $2 AND state = 0",
+                        &[&now, &case_id],
+                    )
+                    .await?;
+                if changed > 0 {
+                    insert_event(
+                        &tx,
+                        case_id,
+                        now,
+                        p::EventKind::CaseWithdrawn,
+                        None,
+                        ids.len(),
+                    )
+                    .await?;
+                }
+                ids
+            }
+        };
+        if !ids.is_empty() {
+            let first = self.take_seqs(&tx, ids.len() as i64).await?;
+            tx.execute(
+                "INSERT INTO changes (seq, item_id, op) \
+                 SELECT $1 + u.ord - 1, u.id, 2 FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord)",
+                &[&first, &ids],
+            )
+            .await?;
+            self.jitter().await;
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    pub(crate) async fn case_status(&self, case_id: i64) -> Result<p::CaseStatus, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let st = tx
+            .prepare_cached("SELECT number, state, created_at FROM cases WHERE id = $1")
+            .await?;
+        let case = tx
+            .query_opt(&st, &[&case_id])
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let st = tx
+            .prepare_cached(
+                "SELECT id, kind, state, add_seq, matches, removals, not_violating, created_at, \
+                 withdrawn_at FROM items WHERE case_id = $1 ORDER BY id",
+            )
+            .await?;
+        let items = tx
+            .query(&st, &[&case_id])
+            .await?
+            .iter()
+            .map(|r| StatusItem {
+                id: r.get(0),
+                kind: i64::from(r.get::<_, i16>(1)),
+                state: i64::from(r.get::<_, i16>(2)),
+                add_seq: r.get(3),
+                matches: i64::from(r.get::<_, i32>(4)),
+                removals: i64::from(r.get::<_, i32>(5)),
+                not_violating: i64::from(r.get::<_, i32>(6)),
+                created_at: r.get(7),
+                withdrawn_at: r.get(8),
+            })
+            .collect();
+        let st = tx
+            .prepare_cached("SELECT synced_through FROM platforms")
+            .await?;
+        let synced_through = tx.query(&st, &[]).await?.iter().map(|r| r.get(0)).collect();
+        let st = tx
+            .prepare_cached(
+                "SELECT at, kind, item_id, count FROM events WHERE case_id = $1 ORDER BY id",
+            )
+            .await?;
+        let events = tx
+            .query(&st, &[&case_id])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), i64::from(r.get::<_, i32>(3))))
+            .collect();
+        tx.commit().await?;
+        assemble_status(StatusParts {
+            number: case.get(0),
+            state: i64::from(case.get::<_, i16>(1)),
+            created_at: case.get(2),
+            items,
+            synced_through,
+            events,
+        })
+    }
+
+    pub(crate) async fn platform_by_key(
+        &self,
+        key_hash: [u8; 32],
+    ) -> Result<Option<i64>, StoreError> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached("SELECT id FROM platforms WHERE key_hash = $1 AND revoked_at IS NULL")
+            .await?;
+        Ok(c.query_opt(&st, &[&&key_hash[..]]).await?.map(|r| r.get(0)))
+    }
+
+    pub(crate) async fn record_sync(
+        &self,
+        platform_id: i64,
+        cursor: i64,
+    ) -> Result<(), StoreError> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached(
+                "UPDATE platforms SET synced_through = \
+                 least($1, (SELECT coalesce(max(seq), 0) FROM changes)) \
+                 WHERE id = $2 AND synced_through < $1",
+            )
+            .await?;
+        c.execute(&st, &[&cursor, &platform_id]).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn changes(
+        &self,
+        cursor: i64,
+        limit: i64,
+    ) -> Result<Vec<ChangeRow>, StoreError> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached(
+                "SELECT c.seq, c.op, i.id, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames \
+                 FROM changes c JOIN items i ON i.id = c.item_id \
+                 WHERE c.seq > $1 ORDER BY c.seq LIMIT $2",
+            )
+            .await?;
+        let rows = c.query(&st, &[&cursor, &limit]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| ChangeRow {
+                seq: r.get(0),
+                op: i64::from(r.get::<_, i16>(1)),
+                item_id: r.get(2),
+                kind: i64::from(r.get::<_, i16>(3)),
+                md5: r.get(4),
+                sha256: r.get(5),
+                pdq: r.get(6),
+                quality: r.get::<_, Option<i16>>(7).map(i64::from),
+                frames: r.get(8),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn feedback(
+        &self,
+        platform_id: i64,
+        events: Vec<p::FeedbackEvent>,
+        now: i64,
+    ) -> Result<(u32, u32), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let find = tx
+            .prepare_cached("SELECT case_id FROM items WHERE id = $1")
+            .await?;
+        let ins = tx
+            .prepare_cached(
+                "INSERT INTO feedback (platform_id, event_id, item_id, outcome, reference, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (platform_id, event_id) DO NOTHING",
+            )
+            .await?;
+        let (mut accepted, mut dups) = (0u32, 0u32);
+        for (i, e) in events.iter().enumerate() {
+            let case_id: i64 = tx
+                .query_opt(&find, &[&e.item_id])
+                .await?
+                .ok_or(StoreError::UnknownItem(i))?
+                .get(0);
+            let n = tx
+                .execute(
+                    &ins,
+                    &[
+                        &platform_id,
+                        &e.event_id,
+                        &e.item_id,
+                        &e.outcome.as_str(),
+                        &e.reference,
+                        &now,
+                    ],
+                )
+                .await?;
+            if n == 0 {
+                dups += 1;
+                continue;
+            }
+            accepted += 1;
+            let col = match e.outcome {
+                p::Outcome::Matched => "matches",
+                p::Outcome::Removed => "removals",
+                p::Outcome::ReviewedNotViolating => "not_violating",
+            };
+            let st = tx
+                .prepare_cached(&format!("UPDATE items SET {col} = {col} + 1 WHERE id = $1"))
+                .await?;
+            tx.execute(&st, &[&e.item_id]).await?;
+            insert_event(
+                &tx,
+                case_id,
+                now,
+                e.outcome.event_kind(),
+                Some(e.item_id),
+                1,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((accepted, dups))
+    }
+
+    pub(crate) async fn export_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ExportRow>, StoreError> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached(
+                "SELECT id, kind, md5, sha256, pdq, quality FROM items \
+                 WHERE id > $1 AND state = 0 ORDER BY id LIMIT $2",
+            )
+            .await?;
+        Ok(c.query(&st, &[&after, &limit])
+            .await?
+            .iter()
+            .map(|r| ExportRow {
+                item_id: r.get(0),
+                kind: i64::from(r.get::<_, i16>(1)),
+                md5: r.get(2),
+                sha256: r.get(3),
+                pdq: r.get(4),
+                quality: r.get::<_, Option<i16>>(5).map(i64::from),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn create_platform(
+        &self,
+        name: &str,
+        key_hash: [u8; 32],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let c = self.pool.get().await?;
+        match c
+            .execute(
+                "INSERT INTO platforms (name, key_hash, created_at) VALUES ($1, $2, $3)",
+                &[&name, &&key_hash[..], &now],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if unique_violation(&e, "platforms_name_key") => Err(StoreError::NameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(crate) async fn revoke_platform(&self, name: &str, now: i64) -> Result<bool, StoreError> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE platforms SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+            &[&now, &name],
+        )
+        .await?
+            > 0)
+    }
+
+    pub(crate) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
+        let c = self.pool.get().await?;
+        Ok(c.query(
+            "SELECT name, created_at, revoked_at, synced_through FROM platforms ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| PlatformInfo {
+            name: r.get(0),
+            created_at: r.get(1),
+            revoked_at: r.get(2),
+            synced_through: r.get(3),
+        })
+        .collect())
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        let c = self.pool.get().await?;
+        c.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+}
+
+async fn batch_item_ids(
+    tx: &Transaction<'_>,
+    case_id: i64,
+    batch: i64,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(tx
+        .query(
+            "SELECT id FROM items WHERE case_id = $1 AND batch = $2 ORDER BY id",
+            &[&case_id, &batch],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+async fn insert_event(
+    tx: &Transaction<'_>,
+    case_id: i64,
+    at: i64,
+    kind: p::EventKind,
+    item_id: Option<i64>,
+    count: usize,
+) -> Result<(), StoreError> {
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO events (case_id, at, kind, item_id, count) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await?;
+    tx.execute(
+        &st,
+        &[&case_id, &at, &kind.as_str(), &item_id, &(count as i32)],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,695 @@
+//! SQLite backend: WAL, exactly one writer thread with group commit, a small
+//! pool of read-only connections (ADR 0100, ADR 0102).
+//!
+//! Every write is a closure sent to the writer thread. The thread takes every
+//! queued closure (up to [`MAX_BATCH`]), runs each inside its own SAVEPOINT of
+//! one `BEGIN IMMEDIATE` transaction, commits once (`synchronous = FULL`: one
+//! fsync for the whole batch), and only then answers each caller. A closure
+//! that fails is rolled back to its savepoint alone. Because there is one
+//! writer, change-log positions are assigned and committed in the same order.
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use takedown_protocol as p;
+use tokio::sync::{Semaphore, oneshot};
+
+use super::*;
+
+const MAX_BATCH: usize = 256;
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+type Finisher = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Finisher) + Send>;
+
+struct Inner {
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    read_permits: Semaphore,
+}
+
+/// The SQLite store (cheap to clone).
+#[derive(Clone)]
+pub struct SqliteStore(Arc<Inner>);
+
+fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+    )?;
+    Ok(c)
+}
+
+fn migrate(c: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let v = i as i64 + 1;
+        if v <= version {
+            continue;
+        }
+        let tx = c.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {v}"))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens or creates the database file and migrates it.
+    pub async fn open(path: &Path, readers: usize) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path, readers.max(1)))
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+
+    fn open_blocking(path: &Path, readers: usize) -> Result<Self, StoreError> {
+        let mut w = open_conn(path)?;
+        migrate(&mut w)?;
+        let mut pool = Vec::with_capacity(readers);
+        for _ in 0..readers {
+            let r = open_conn(path)?;
+            r.execute_batch("PRAGMA query_only = ON")?;
+            pool.push(r);
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(w, rx))
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        Ok(SqliteStore(Arc::new(Inner {
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(handle)),
+            readers: Mutex::new(pool),
+            read_permits: Semaphore::new(readers),
+        })))
+    }
+
+    /// Runs `f` on the writer thread inside a transaction (batched with others).
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let r = f(conn);
+            let ok = r.is_ok();
+            let fin: Finisher = Box::new(move |commit: Result<(), StoreError>| {
+                let _ = tx.send(commit.and(r));
+            });
+            (ok, fin)
+        });
+        {
+            let guard = self.0.writer.lock().expect("writer lock");
+            let sender = guard
+                .as_ref()
+                .ok_or_else(|| StoreError::Internal("store closed".into()))?;
+            sender
+                .send(job)
+                .map_err(|_| StoreError::Internal("writer thread gone".into()))?;
+        }
+        rx.await
+            .map_err(|_| StoreError::Internal("write aborted".into()))?
+    }
+
+    /// Runs `f` on a reader connection inside one read transaction.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _permit = self
+            .0
+            .read_permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Internal("store closed".into()))?;
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner
+                .readers
+                .lock()
+                .expect("reader lock")
+                .pop()
+                .ok_or_else(|| StoreError::Internal("no reader".into()))?;
+            let r = (|| {
+                conn.execute_batch("BEGIN")?;
+                let r = f(&conn);
+                conn.execute_batch("COMMIT")?;
+                r
+            })();
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            inner.readers.lock().expect("reader lock").push(conn);
+            r
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+
+    pub(crate) async fn close(&self) {
+        let sender = self.0.writer.lock().expect("writer lock").take();
+        drop(sender);
+        let handle = self.0.writer_thread.lock().expect("writer lock").take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+
+    pub(crate) async fn create_case(&self, c: NewCase) -> Result<CreateOutcome, StoreError> {
+        self.write(move |db| {
+            let existing: Option<(i64, String, Vec<u8>, Vec<u8>)> = db
+                .prepare_cached(
+                    "SELECT id, number, request_hash, token_wrap FROM cases WHERE idem_hash = ?",
+                )?
+                .query_row([&c.idem_hash[..]], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?;
+            if let Some((id, number, request_hash, wrap)) = existing {
+                if request_hash != c.request_hash {
+                    return Err(StoreError::IdempotencyConflict);
+                }
+                let item_ids = batch_item_ids(db, id, 0)?;
+                let token_wrap = <[u8; 32]>::try_from(wrap.as_slice())
+                    .map_err(|_| StoreError::Internal("bad token wrap".into()))?;
+                return Ok(CreateOutcome::Existing {
+                    number,
+                    token_wrap,
+                    item_ids,
+                });
+            }
+            let taken: bool = db
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM cases WHERE number = ?)")?
+                .query_row([&c.number], |r| r.get(0))?;
+            if taken {
+                return Err(StoreError::CaseNumberTaken);
+            }
+            db.prepare_cached(
+                "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
+                 submitter, item_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(params![
+                c.number,
+                &c.token_hash[..],
+                &c.idem_hash[..],
+                &c.request_hash[..],
+                &c.token_wrap[..],
+                c.submitter,
+                c.items.len() as i64,
+                c.now
+            ])?;
+            let case_id = db.last_insert_rowid();
+            let item_ids = insert_items(db, case_id, 0, &c.items, c.now)?;
+            insert_event(
+                db,
+                case_id,
+                c.now,
+                p::EventKind::CaseCreated,
+                None,
+                item_ids.len(),
+            )?;
+            Ok(CreateOutcome::Created { item_ids })
+        })
+        .await
+    }
+
+    pub(crate) async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError> {
+        let number = number.to_string();
+        self.read(move |db| {
+            let row: Option<(i64, Vec<u8>)> = db
+                .prepare_cached("SELECT id, token_hash FROM cases WHERE number = ?")?
+                .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            Ok(row.and_then(|(case_id, h)| {
+                Some(CaseAuth {
+                    case_id,
+                    token_hash: <[u8; 32]>::try_from(h.as_slice()).ok()?,
+                })
+            }))
+        })
+        .await
+    }
+
+    pub(crate) async fn add_items(
+        &self,
+        case_id: i64,
+        idem_hash: [u8; 32],
+        request_hash: [u8; 32],
+        items: Vec<NewItem>,
+        now: i64,
+    ) -> Result<(bool, Vec<i64>), StoreError> {
+        self.write(move |db| {
+            let existing: Option<(i64, Vec<u8>)> = db
+                .prepare_cached(
+                    "SELECT id, request_hash FROM item_ops WHERE case_id = ? AND idem_hash = ?",
+                )?
+                .query_row(params![case_id, &idem_hash[..]], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            if let Some((op_id, rh)) = existing {
+                if rh != request_hash {
+                    return Err(StoreError::IdempotencyConflict);
+                }
+                return Ok((false, batch_item_ids(db, case_id, op_id)?));
+            }
+            let (state, count): (i64, i64) = db
+                .prepare_cached("SELECT state, item_count FROM cases WHERE id = ?")?
+                .query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if state != 0 {
+                return Err(StoreError::CaseWithdrawn);
+            }
+            if count as usize + items.len() > p::MAX_ITEMS_PER_CASE {
+                return Err(StoreError::TooManyItems);
+            }
+            db.prepare_cached(
+                "INSERT INTO item_ops (case_id, idem_hash, request_hash) VALUES (?, ?, ?)",
+            )?
+            .execute(params![case_id, &idem_hash[..], &request_hash[..]])?;
+            let op_id = db.last_insert_rowid();
+            let ids = insert_items(db, case_id, op_id, &items, now)?;
+            db.prepare_cached("UPDATE cases SET item_count = item_count + ? WHERE id = ?")?
+                .execute(params![ids.len() as i64, case_id])?;
+            insert_event(db, case_id, now, p::EventKind::ItemsAdded, None, ids.len())?;
+            Ok((true, ids))
+        })
+        .await
+    }
+
+    pub(crate) async fn withdraw(
+        &self,
+        case_id: i64,
+        item_id: Option<i64>,
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.write(move |db| {
+            let ids: Vec<i64> = match item_id {
+                Some(item) => {
+                    let state: Option<i64> = db
+                        .prepare_cached("SELECT state FROM items WHERE id = ? AND case_id = ?")?
+                        .query_row(params![item, case_id], |r| r.get(0))
+                        .optional()?;
+                    match state {
+                        None => return Err(StoreError::NotFound),
+                        Some(0) => vec![item],
+                        Some(_) => vec![],
+                    }
+                }
+                None => {
+                    let mut st = db.prepare_cached(
+                        "SELECT id FROM items WHERE case_id = ? AND state = 0 ORDER BY id",
+                    )?;
+                    let rows = st.query_map([case_id], |r| r.get(0))?;
+                    rows.collect::<Result<_, _>>()?
+                }
+            };
+            for (seq, id) in (next_seq(db)?..).zip(ids.iter()) {
+                db.prepare_cached(
+                    "UPDATE items SET state = 1, withdrawn_at = ? WHERE id = ?",
+                )?
+                .execute(params![now, id])?;
+                db.prepare_cached("INSERT INTO changes (seq, item_id, op) VALUES (?, ?, ?)")?
+                    .execute(params![seq, id, OP_WITHDRAW])?;
+            }
+            match item_id {
+                Some(item) => {
+                    if !ids.is_empty() {
+                        insert_event(db, case_id, now, p::EventKind::ItemWithdrawn, Some(item), 1)?;
+                    }
+                }
+                None => {
+                    let changed = db
+                        .prepare_cached(
+                            "UPDATE cases SET state = 1, withdrawn_at = ? WHERE id = ? AND state = 0",
+                        )?
+                        .execute(params![now, case_id])?;
+                    if changed > 0 {
+                        insert_event(db, case_id, now, p::EventKind::CaseWithdrawn, None, ids.len())?;
+                    }
+                }
+            }
+            Ok(ids)
+        })
+        .await
+    }
+
+    pub(crate) async fn case_status(&self, case_id: i64) -> Result<p::CaseStatus, StoreError> {
+        self.read(move |db| {
+            let (number, state, created_at): (String, i64, i64) = db
+                .prepare_cached("SELECT number, state, created_at FROM cases WHERE id = ?")?
+                .query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            let mut st = db.prepare_cached(
+                "SELECT id, kind, state, add_seq, matches, removals, not_violating, created_at, \
+                 withdrawn_at FROM items WHERE case_id = ? ORDER BY id",
+            )?;
+            let items = st
+                .query_map([case_id], |r| {
+                    Ok(StatusItem {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        state: r.get(2)?,
+                        add_seq: r.get(3)?,
+                        matches: r.get(4)?,
+                        removals: r.get(5)?,
+                        not_violating: r.get(6)?,
+                        created_at: r.get(7)?,
+                        withdrawn_at: r.get(8)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut st = db.prepare_cached("SELECT synced_through FROM platforms")?;
+            let synced_through = st
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<i64>, _>>()?;
+            let mut st = db.prepare_cached(
+                "SELECT at, kind, item_id, count FROM events WHERE case_id = ? ORDER BY id",
+            )?;
+            let events = st
+                .query_map([case_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            assemble_status(StatusParts {
+                number,
+                state,
+                created_at,
+                items,
+                synced_through,
+                events,
+            })
+        })
+        .await
+    }
+
+    pub(crate) async fn platform_by_key(
+        &self,
+        key_hash: [u8; 32],
+    ) -> Result<Option<i64>, StoreError> {
+        self.read(move |db| {
+            Ok(db
+                .prepare_cached(
+                    "SELECT id FROM platforms WHERE key_hash = ? AND revoked_at IS NULL",
+                )?
+                .query_row([&key_hash[..]], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    pub(crate) async fn record_sync(
+        &self,
+        platform_id: i64,
+        cursor: i64,
+    ) -> Result<(), StoreError> {
+        self.write(move |db| {
+            db.prepare_cached(
+                "UPDATE platforms SET synced_through = \
+                 min(?1, (SELECT coalesce(max(seq), 0) FROM changes)) \
+                 WHERE id = ?2 AND synced_through < ?1",
+            )?
+            .execute(params![cursor, platform_id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn changes(
+        &self,
+        cursor: i64,
+        limit: i64,
+    ) -> Result<Vec<ChangeRow>, StoreError> {
+        self.read(move |db| {
+            let mut st = db.prepare_cached(
+                "SELECT c.seq, c.op, i.id, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames \
+                 FROM changes c JOIN items i ON i.id = c.item_id \
+                 WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+            )?;
+            let rows = st
+                .query_map(params![cursor, limit], |r| {
+                    Ok(ChangeRow {
+                        seq: r.get(0)?,
+                        op: r.get(1)?,
+                        item_id: r.get(2)?,
+                        kind: r.get(3)?,
+                        md5: r.get(4)?,
+                        sha256: r.get(5)?,
+                        pdq: r.get(6)?,
+                        quality: r.get(7)?,
+                        frames: r.get(8)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub(crate) async fn feedback(
+        &self,
+        platform_id: i64,
+        events: Vec<p::FeedbackEvent>,
+        now: i64,
+    ) -> Result<(u32, u32), StoreError> {
+        self.write(move |db| {
+            let (mut accepted, mut dups) = (0u32, 0u32);
+            for (i, e) in events.iter().enumerate() {
+                let case_id: i64 = db
+                    .prepare_cached("SELECT case_id FROM items WHERE id = ?")?
+                    .query_row([e.item_id], |r| r.get(0))
+                    .optional()?
+                    .ok_or(StoreError::UnknownItem(i))?;
+                let n = db
+                    .prepare_cached(
+                        "INSERT INTO feedback (platform_id, event_id, item_id, outcome, reference, \
+                         created_at) VALUES (?, ?, ?, ?, ?, ?) \
+                         ON CONFLICT (platform_id, event_id) DO NOTHING",
+                    )?
+                    .execute(params![
+                        platform_id,
+                        e.event_id,
+                        e.item_id,
+                        e.outcome.as_str(),
+                        e.reference,
+                        now
+                    ])?;
+                if n == 0 {
+                    dups += 1;
+                    continue;
+                }
+                accepted += 1;
+                let col = match e.outcome {
+                    p::Outcome::Matched => "matches",
+                    p::Outcome::Removed => "removals",
+                    p::Outcome::ReviewedNotViolating => "not_violating",
+                };
+                db.prepare_cached(&format!("UPDATE items SET {col} = {col} + 1 WHERE id = ?"))?
+                    .execute([e.item_id])?;
+                insert_event(db, case_id, now, e.outcome.event_kind(), Some(e.item_id), 1)?;
+            }
+            Ok((accepted, dups))
+        })
+        .await
+    }
+
+    pub(crate) async fn export_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ExportRow>, StoreError> {
+        self.read(move |db| {
+            let mut st = db.prepare_cached(
+                "SELECT id, kind, md5, sha256, pdq, quality FROM items \
+                 WHERE id > ? AND state = 0 ORDER BY id LIMIT ?",
+            )?;
+            let rows = st
+                .query_map(params![after, limit], |r| {
+                    Ok(ExportRow {
+                        item_id: r.get(0)?,
+                        kind: r.get(1)?,
+                        md5: r.get(2)?,
+                        sha256: r.get(3)?,
+                        pdq: r.get(4)?,
+                        quality: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub(crate) async fn create_platform(
+        &self,
+        name: &str,
+        key_hash: [u8; 32],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.write(move |db| {
+            let taken: bool = db
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM platforms WHERE name = ?)")?
+                .query_row([&name], |r| r.get(0))?;
+            if taken {
+                return Err(StoreError::NameTaken);
+            }
+            db.prepare_cached(
+                "INSERT INTO platforms (name, key_hash, created_at) VALUES (?, ?, ?)",
+            )?
+            .execute(params![name, &key_hash[..], now])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn revoke_platform(&self, name: &str, now: i64) -> Result<bool, StoreError> {
+        let name = name.to_string();
+        self.write(move |db| {
+            Ok(db
+                .prepare_cached(
+                    "UPDATE platforms SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                )?
+                .execute(params![now, name])?
+                > 0)
+        })
+        .await
+    }
+
+    pub(crate) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
+        self.read(|db| {
+            let mut st = db.prepare_cached(
+                "SELECT name, created_at, revoked_at, synced_through FROM platforms ORDER BY id",
+            )?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(PlatformInfo {
+                        name: r.get(0)?,
+                        created_at: r.get(1)?,
+                        revoked_at: r.get(2)?,
+                        synced_through: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|db| Ok(db.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .map(|_| ())
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let err = StoreError::from(e);
+            for job in batch {
+                // Run nothing; tell every caller.
+                drop(job);
+            }
+            tracing::error!(error = %err, "sqlite writer could not begin a transaction");
+            continue;
+        }
+        let mut finishers = Vec::with_capacity(batch.len());
+        for job in batch {
+            let sp = conn.execute_batch("SAVEPOINT job");
+            if sp.is_err() {
+                continue;
+            }
+            match std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn))) {
+                Ok((true, fin)) => {
+                    let _ = conn.execute_batch("RELEASE job");
+                    finishers.push(fin);
+                }
+                Ok((false, fin)) => {
+                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    finishers.push(fin);
+                }
+                Err(_) => {
+                    tracing::error!("a write job panicked; rolled back");
+                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                }
+            }
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for fin in finishers {
+            fin(commit.clone());
+        }
+    }
+    // Queue closed: checkpoint so the WAL does not linger.
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+fn next_seq(db: &Connection) -> Result<i64, StoreError> {
+    Ok(db
+        .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM changes")?
+        .query_row([], |r| r.get(0))?)
+}
+
+fn insert_items(
+    db: &Connection,
+    case_id: i64,
+    batch: i64,
+    items: &[NewItem],
+    now: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(items.len());
+    let mut ins = db.prepare_cached(
+        "INSERT INTO items (case_id, batch, kind, md5, sha256, pdq, quality, frames, add_seq, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    let mut chg = db.prepare_cached("INSERT INTO changes (seq, item_id, op) VALUES (?, ?, ?)")?;
+    for (seq, it) in (next_seq(db)?..).zip(items.iter()) {
+        ins.execute(params![
+            case_id, batch, it.kind, it.md5, it.sha256, it.pdq, it.quality, it.frames, seq, now
+        ])?;
+        let id = db.last_insert_rowid();
+        chg.execute(params![seq, id, OP_ADD])?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn batch_item_ids(db: &Connection, case_id: i64, batch: i64) -> Result<Vec<i64>, StoreError> {
+    let mut st =
+        db.prepare_cached("SELECT id FROM items WHERE case_id = ? AND batch = ? ORDER BY id")?;
+    let rows = st.query_map(params![case_id, batch], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn insert_event(
+    db: &Connection,
+    case_id: i64,
+    at: i64,
+    kind: p::EventKind,
+    item_id: Option<i64>,
+    count: usize,
+) -> Result<(), StoreError> {
+    db.prepare_cached(
+        "INSERT INTO events (case_id, at, kind, item_id, count) VALUES (?, ?, ?, ?, ?)",
+    )?
+    .execute(params![case_id, at, kind.as_str(), item_id, count as i64])?;
+    Ok(())
+}

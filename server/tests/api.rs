@@ -1,0 +1,790 @@
+//! The HTTP API over real loopback connections, against both backends.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use takedown_server::Limits;
+
+both_backends!(
+    case_lifecycle,
+    unknown_case_and_wrong_token_answer_identically_and_are_throttled,
+    sync_feedback_and_status,
+    bad_input_is_rejected_naming_the_field_without_writing,
+    exports_list_active_items,
+    concurrent_writers_never_make_sync_skip_an_entry,
+    operations_endpoints,
+    per_client_rate_limit,
+    arbitrary_bodies_never_cause_5xx,
+);
+
+async fn case_lifecycle(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let key = idem_key();
+    let body = case_body(&key, vec![image_item(), video_item(3)]);
+    let r = h.post("/v1/cases", None, &body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let created = r.json();
+    let number = created["case_number"].as_str().unwrap().to_string();
+    let token = created["case_token"].as_str().unwrap().to_string();
+    assert!(number.starts_with("TD-") && number.len() == 17, "{number}");
+    assert!(
+        token.starts_with("tdc_") && token.len() == 4 + 64,
+        "token has 256 bits"
+    );
+    assert_eq!(created["created"], true);
+    let ids: Vec<i64> = serde_json::from_value(created["item_ids"].clone()).unwrap();
+    assert_eq!(ids.len(), 2);
+
+    // Retry with the same key and body: same case, same token, nothing new.
+    let r = h.post("/v1/cases", None, &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let again = r.json();
+    assert_eq!(again["case_number"], created["case_number"]);
+    assert_eq!(again["case_token"], created["case_token"]);
+    assert_eq!(again["item_ids"], created["item_ids"]);
+    assert_eq!(again["created"], false);
+    // Same key, different body: conflict, blamed on the key.
+    let r = h
+        .post("/v1/cases", None, &case_body(&key, vec![image_item()]))
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.field().as_deref(), Some("idempotency_key"));
+    let (entries, _) = h.sync_all(&s.platform_key, 0, 100).await;
+    assert_eq!(entries.len(), 2, "replays and conflicts add nothing");
+
+    // Status, read with a typed-in number (lowercase, spaces).
+    let typed = number.to_lowercase().replace('-', " ");
+    let r = h
+        .get(
+            &format!("/v1/cases/{}", typed.replace(' ', "%20")),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let st = r.json();
+    assert_eq!(st["case_number"], number.as_str());
+    assert_eq!(st["state"], "active");
+    assert_eq!(st["summary"]["active_items"], 2);
+    assert_eq!(st["items"][1]["kind"], "video");
+    assert_eq!(st["items"][0]["platforms_synced"], 0);
+
+    // Add items, idempotently.
+    let add = json!({"idempotency_key": idem_key(), "items": [image_item()]});
+    let path = format!("/v1/cases/{number}/items");
+    let r = h.post(&path, Some(&token), &add).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let added = r.json();
+    let r = h.post(&path, Some(&token), &add).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["item_ids"], added["item_ids"]);
+    assert_eq!(r.json()["created"], false);
+    let new_id = added["item_ids"][0].as_i64().unwrap();
+
+    // Withdraw one item (twice: the second is a no-op).
+    let wpath = format!("/v1/cases/{number}/items/{}/withdraw", ids[0]);
+    let r = h.post(&wpath, Some(&token), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["withdrawn_item_ids"], json!([ids[0]]));
+    let r = h.post(&wpath, Some(&token), &json!({})).await;
+    assert_eq!(r.json()["withdrawn_item_ids"], json!([]));
+    // An item of another case is not found, and blamed on item_id.
+    let (_, _, other_ids) = create_case(h, vec![image_item()]).await;
+    let r = h
+        .post(
+            &format!("/v1/cases/{number}/items/{}/withdraw", other_ids[0]),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.field().as_deref(), Some("item_id"));
+
+    // Withdraw the case: the remaining items go.
+    let r = h
+        .post(
+            &format!("/v1/cases/{number}/withdraw"),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let mut w: Vec<i64> = serde_json::from_value(r.json()["withdrawn_item_ids"].clone()).unwrap();
+    w.sort();
+    assert_eq!(w, vec![ids[1], new_id]);
+    let r = h
+        .post(
+            &path,
+            Some(&token),
+            &json!({"idempotency_key": idem_key(), "items": [image_item()]}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.code(), "case_withdrawn");
+
+    let st = h
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(st["state"], "withdrawn");
+    assert_eq!(st["summary"]["active_items"], 0);
+    assert_eq!(st["summary"]["withdrawn_items"], 3);
+    assert!(
+        st["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state"] == "withdrawn" && i["withdrawn_at"].is_i64())
+    );
+    let kinds: Vec<&str> = st["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "case_created",
+            "items_added",
+            "item_withdrawn",
+            "case_withdrawn"
+        ]
+    );
+    assert_eq!(st["timeline"][0]["count"], 2);
+    assert_eq!(st["timeline"][3]["count"], 2);
+    s.stop().await;
+}
+
+async fn unknown_case_and_wrong_token_answer_identically_and_are_throttled(b: Backend) {
+    let limits = Limits {
+        max_auth_failures: 4,
+        ..test_limits()
+    };
+    let Some(s) = TestServer::start_with(b, limits, None).await else {
+        return;
+    };
+    let h = &s.http;
+    let (number, token, _) = create_case(h, vec![image_item()]).await;
+    let wrong = h
+        .get(
+            &format!("/v1/cases/{number}"),
+            Some(&format!("tdc_{}", rand_hex(32))),
+        )
+        .await;
+    let unknown = h.get("/v1/cases/TD-0000-0000-0000", Some(&token)).await;
+    let garbage = h.get("/v1/cases/not-a-number", Some(&token)).await;
+    assert_eq!(wrong.status, 404);
+    assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
+    assert_eq!((wrong.status, &wrong.body), (garbage.status, &garbage.body));
+    // A missing token is a different, information-free answer.
+    let r = h.get(&format!("/v1/cases/{number}"), None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.field().as_deref(), Some("Authorization"));
+    // Wrong token on a write: same answer, nothing withdrawn.
+    let r = h
+        .post(
+            &format!("/v1/cases/{number}/withdraw"),
+            Some("tdc_nope"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!((r.status, &r.body), (wrong.status, &wrong.body));
+    // Four failures so far: this client is now throttled, even with the right token.
+    let r = h.get(&format!("/v1/cases/{number}"), Some(&token)).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.code(), "rate_limited");
+    // The case is intact.
+    let st = s.store.case_auth(&number).await.unwrap().unwrap();
+    let status = s.store.case_status(st.case_id).await.unwrap();
+    assert_eq!(status.summary.active_items, 1);
+    s.stop().await;
+}
+
+async fn sync_feedback_and_status(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let key = s.platform_key.clone();
+    let (number, token, ids) =
+        create_case(h, vec![image_item(), image_item(), video_item(2)]).await;
+    let (_, _, ids2) = create_case(h, vec![image_item()]).await;
+
+    // No key, bad key: 401 naming Authorization.
+    for auth in [None, Some("tdk_wrong")] {
+        let r = h.get("/v1/sync?cursor=0", auth).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.field().as_deref(), Some("Authorization"));
+    }
+    // Paged sync from 0: every addition once, in seq order.
+    let (entries, cursor) = h.sync_all(&key, 0, 2).await;
+    assert_eq!(entries.len(), 4);
+    let seqs: Vec<i64> = entries.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(cursor, *seqs.last().unwrap());
+    let got: Vec<i64> = entries
+        .iter()
+        .map(|e| e["item_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, [ids.clone(), ids2.clone()].concat());
+    assert!(entries.iter().all(|e| e["op"] == "add"));
+    assert_eq!(entries[2]["kind"], "video");
+    assert_eq!(entries[2]["frames"].as_array().unwrap().len(), 2);
+    assert!(entries[0]["pdq"].is_string() && entries[2].get("pdq").is_none());
+
+    // A page request acknowledges everything up to its cursor: with pages of
+    // two, items 1-2 are acknowledged, item 3 only once the platform comes back.
+    let st = h
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(st["items"][0]["platforms_synced"], 1);
+    assert_eq!(st["items"][2]["platforms_synced"], 0);
+    assert_eq!(st["summary"]["platforms_synced_all"], 0);
+    let r = h
+        .get(&format!("/v1/sync?cursor={cursor}"), Some(&key))
+        .await;
+    assert_eq!(r.json()["entries"].as_array().unwrap().len(), 0);
+    assert_eq!(r.json()["next_cursor"], cursor);
+    let st = h
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(st["items"][2]["platforms_synced"], 1);
+    assert_eq!(st["summary"]["platforms_synced_all"], 1);
+
+    // A withdrawal reaches the platform in the delta, after the additions.
+    h.post(
+        &format!("/v1/cases/{number}/items/{}/withdraw", ids[1]),
+        Some(&token),
+        &json!({}),
+    )
+    .await;
+    let (delta, _) = h.sync_all(&key, cursor, 100).await;
+    assert_eq!(delta.len(), 1);
+    assert_eq!(delta[0]["op"], "withdraw");
+    assert_eq!(delta[0]["item_id"], ids[1]);
+    assert_eq!(delta[0]["md5"], entries[1]["md5"]);
+
+    // Feedback flows into the status; repeats are no-ops.
+    let fb = json!({"events": [
+        {"event_id": "e1", "item_id": ids[0], "outcome": "matched", "reference": "ticket-7"},
+        {"event_id": "e2", "item_id": ids[0], "outcome": "removed"},
+        {"event_id": "e3", "item_id": ids[2], "outcome": "reviewed_not_violating"},
+    ]});
+    let r = h.post("/v1/feedback", Some(&key), &fb).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"accepted": 3, "duplicates": 0}));
+    let r = h.post("/v1/feedback", Some(&key), &fb).await;
+    assert_eq!(r.json(), json!({"accepted": 0, "duplicates": 3}));
+    // One unknown item: the whole request is refused and nothing is written.
+    let bad = json!({"events": [
+        {"event_id": "e4", "item_id": ids[0], "outcome": "matched"},
+        {"event_id": "e5", "item_id": 999_999_999, "outcome": "matched"},
+    ]});
+    let r = h.post("/v1/feedback", Some(&key), &bad).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.field().as_deref(), Some("events[1].item_id"));
+    let r = h.post("/v1/feedback", None, &fb).await;
+    assert_eq!(r.status, 401);
+
+    let st = h
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(st["items"][0]["matches"], 1);
+    assert_eq!(st["items"][0]["removals"], 1);
+    assert_eq!(st["items"][2]["reviewed_not_violating"], 1);
+    assert_eq!(st["items"][1]["state"], "withdrawn");
+    assert_eq!(st["summary"]["matches"], 1);
+    assert_eq!(st["summary"]["removals"], 1);
+    assert_eq!(st["summary"]["reviewed_not_violating"], 1);
+    let fb_events: Vec<&Value> = st["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            ["matched", "removed", "reviewed_not_violating"].contains(&e["kind"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(fb_events.len(), 3);
+    // The platform reference is never shown to the victim.
+    assert!(!st.to_string().contains("ticket-7"));
+
+    // A second platform counts separately; a revoked key stops working.
+    let key2 = takedown_server::admin::create_platform(&s.store, "second")
+        .await
+        .unwrap();
+    let (_, c2) = h.sync_all(&key2, 0, 1000).await;
+    h.get(&format!("/v1/sync?cursor={c2}"), Some(&key2)).await;
+    let st = h
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(st["items"][0]["platforms_synced"], 2);
+    assert!(
+        takedown_server::admin::revoke_platform(&s.store, "second")
+            .await
+            .unwrap()
+    );
+    assert_eq!(h.get("/v1/sync", Some(&key2)).await.status, 401);
+    s.stop().await;
+}
+
+async fn bad_input_is_rejected_naming_the_field_without_writing(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let good = || case_body(&idem_key(), vec![image_item()]);
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = good();
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    };
+    let many: Vec<Value> = (0..1001).map(|_| image_item()).collect();
+    let cases: Vec<(&str, Vec<u8>, u16, Option<&str>)> = vec![
+        ("malformed", b"{\"idempotency_key\": ".to_vec(), 400, None),
+        ("not json", b"hello".to_vec(), 400, None),
+        ("empty", vec![], 400, None),
+        ("array", b"[]".to_vec(), 400, None),
+        (
+            "wrong type",
+            with(&|v| v["items"] = json!("x")),
+            422,
+            Some("items"),
+        ),
+        (
+            "unknown top field",
+            with(&|v| v["admin"] = json!(true)),
+            422,
+            Some("admin"),
+        ),
+        (
+            "unknown item field",
+            with(&|v| v["items"][0]["image"]["name"] = json!("a.jpg")),
+            422,
+            Some("items[0].image.name"),
+        ),
+        (
+            "unknown kind",
+            with(&|v| v["items"][0] = json!({"audio": {}})),
+            422,
+            Some("items[0]"),
+        ),
+        (
+            "bad hex",
+            with(&|v| v["items"][0]["image"]["md5"] = json!("zz".repeat(16))),
+            422,
+            Some("items[0].image.md5"),
+        ),
+        (
+            "short sha",
+            with(&|v| v["items"][0]["image"]["sha256"] = json!("ab")),
+            422,
+            Some("items[0].image.sha256"),
+        ),
+        (
+            "long pdq",
+            with(&|v| v["items"][0]["image"]["pdq"] = json!("ab".repeat(33))),
+            422,
+            Some("items[0].image.pdq"),
+        ),
+        (
+            "quality 101",
+            with(&|v| v["items"][0]["image"]["quality"] = json!(101)),
+            422,
+            Some("items[0].image.quality"),
+        ),
+        (
+            "quality float",
+            with(&|v| v["items"][0]["image"]["quality"] = json!(5.5)),
+            422,
+            Some("items[0].image.quality"),
+        ),
+        (
+            "missing pdq",
+            with(&|v| {
+                v["items"][0]["image"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("pdq");
+            }),
+            422,
+            Some("items[0].image.pdq"),
+        ),
+        (
+            "no items",
+            with(&|v| v["items"] = json!([])),
+            422,
+            Some("items"),
+        ),
+        (
+            "too many items",
+            with(&|v| v["items"] = json!(many)),
+            422,
+            Some("items"),
+        ),
+        (
+            "too many frames",
+            with(&|v| v["items"][0] = video_item(7201)),
+            422,
+            Some("items[0].video.frames"),
+        ),
+        (
+            "not a minor",
+            with(&|v| v["attestations"]["person_shown_was_under_18"] = json!(false)),
+            422,
+            Some("attestations.person_shown_was_under_18"),
+        ),
+        (
+            "bad submitter",
+            with(&|v| v["attestations"]["submitter"] = json!("someone")),
+            422,
+            Some("attestations.submitter"),
+        ),
+        (
+            "short key",
+            with(&|v| v["idempotency_key"] = json!("abc")),
+            422,
+            Some("idempotency_key"),
+        ),
+        (
+            "negative t",
+            with(
+                &|v| v["items"][0] = json!({"video": {"md5": rand_hex(16), "sha256": rand_hex(32), "frames": [{"t": -1, "pdq": rand_hex(32), "quality": 1}]}}),
+            ),
+            422,
+            Some("items[0].video.frames[0].t"),
+        ),
+    ];
+    for (name, body, status, field) in cases {
+        let r = h.post_raw("/v1/cases", None, body).await;
+        assert_eq!(r.status, status, "{name}: {}", r.text());
+        assert!(r.content_type.starts_with("application/json"), "{name}");
+        assert_eq!(r.field().as_deref(), field, "{name}: {}", r.text());
+        assert!(!r.json()["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // Over the body limit: 413, JSON.
+    let huge = vec![b' '; takedown_server::DEFAULT_MAX_BODY_BYTES + 1];
+    let r = h.post_raw("/v1/cases", None, huge).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.code(), "body_too_large");
+    // Bad add-items and feedback bodies.
+    let (number, token, _) = create_case(h, vec![image_item()]).await;
+    let r = h
+        .post(
+            &format!("/v1/cases/{number}/items"),
+            Some(&token),
+            &json!({"idempotency_key": idem_key(), "items": [{"image": {"md5": "00"}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.field().as_deref(), Some("items[0].image.md5"));
+    let r = h
+        .post(
+            "/v1/feedback",
+            Some(&s.platform_key),
+            &json!({"events": [{"event_id": "x", "item_id": 1, "outcome": "deleted"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.field().as_deref(), Some("events[0].outcome"));
+    let r = h
+        .post("/v1/feedback", Some(&s.platform_key), &json!({"events": [{"event_id": "x", "item_id": 1, "outcome": "matched", "reference": "r".repeat(257)}]}))
+        .await;
+    assert_eq!(r.field().as_deref(), Some("events[0].reference"));
+    // Bad sync parameters, unknown routes, wrong methods.
+    let r = h.get("/v1/sync?cursor=abc", Some(&s.platform_key)).await;
+    assert_eq!((r.status, r.field().as_deref()), (422, Some("cursor")));
+    let r = h.get("/v1/sync?limit=50001", Some(&s.platform_key)).await;
+    assert_eq!((r.status, r.field().as_deref()), (422, Some("limit")));
+    let r = h.get("/v1/nothing", None).await;
+    assert_eq!((r.status, r.code().as_str()), (404, "no_route"));
+    let r = h.send("DELETE", "/v1/cases", None, None).await;
+    assert_eq!((r.status, r.code().as_str()), (405, "method_not_allowed"));
+    let r = h
+        .post(
+            &format!("/v1/cases/{number}/items/abc/withdraw"),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!((r.status, r.field().as_deref()), (422, Some("item_id")));
+
+    // Nothing but the one good case reached the list.
+    let (entries, _) = h.sync_all(&s.platform_key, 0, 1000).await;
+    assert_eq!(entries.len(), 1);
+    s.stop().await;
+}
+
+async fn exports_list_active_items(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let mut low = image_item();
+    low["image"]["quality"] = json!(30);
+    let items = vec![image_item(), low.clone(), video_item(2), image_item()];
+    let (number, token, ids) = create_case(h, items.clone()).await;
+    h.post(
+        &format!("/v1/cases/{number}/items/{}/withdraw", ids[3]),
+        Some(&token),
+        &json!({}),
+    )
+    .await;
+    for auth in [None, Some("tdk_bad")] {
+        assert_eq!(h.get("/v1/export/csv", auth).await.status, 401);
+    }
+    let r = h.get("/v1/export/csv", Some(&s.platform_key)).await;
+    assert_eq!(r.status, 200);
+    assert!(r.content_type.starts_with("text/csv"));
+    let csv = r.text();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "item_id,kind,md5,sha256,pdq,quality");
+    assert_eq!(lines.len(), 4, "{csv}");
+    let img = &items[0]["image"];
+    assert_eq!(
+        lines[1],
+        format!(
+            "{},image,{},{},{},90",
+            ids[0],
+            img["md5"].as_str().unwrap(),
+            img["sha256"].as_str().unwrap(),
+            img["pdq"].as_str().unwrap()
+        )
+    );
+    assert!(lines[3].starts_with(&format!(
+        "{},video,{}",
+        ids[2],
+        items[2]["video"]["md5"].as_str().unwrap()
+    )));
+    assert!(lines[3].ends_with(",,"));
+
+    let te = h
+        .get("/v1/export/threatexchange", Some(&s.platform_key))
+        .await
+        .text();
+    let want = format!(
+        "pdq {}\nvideo_md5 {}\n",
+        img["pdq"].as_str().unwrap(),
+        items[2]["video"]["md5"].as_str().unwrap()
+    );
+    assert_eq!(te, want, "low-quality PDQ and withdrawn items are left out");
+    s.stop().await;
+}
+
+/// Many writers commit concurrently (with jitter between taking a cursor
+/// position and committing, on PostgreSQL) while a platform syncs in a tight
+/// loop. The platform must see every change exactly once, in cursor order,
+/// and end with exactly what a fresh full sync sees.
+async fn concurrent_writers_never_make_sync_skip_an_entry(b: Backend) {
+    let Some(s) = TestServer::start_with(b, test_limits(), Some(Duration::from_millis(4))).await
+    else {
+        return;
+    };
+    let writers = 8;
+    let per_writer = 25;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let key = s.platform_key.clone();
+    let h = s.http.clone();
+    let stop2 = stop.clone();
+    let syncer = tokio::spawn(async move {
+        let mut cursor = 0;
+        let mut seen = Vec::new();
+        loop {
+            let done = stop2.load(std::sync::atomic::Ordering::SeqCst);
+            let (e, c) = h.sync_all(&key, cursor, 7).await;
+            cursor = c;
+            seen.extend(e);
+            if done {
+                return seen;
+            }
+        }
+    });
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let h = s.http.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut adds = Vec::new();
+            let mut withdrawn = Vec::new();
+            for i in 0..per_writer {
+                let n = 1 + (i + w) % 3;
+                let (number, token, ids) =
+                    create_case(&h, (0..n).map(|_| image_item()).collect()).await;
+                adds.extend(ids.iter().copied());
+                if i % 4 == 0 {
+                    let r = h
+                        .post(
+                            &format!("/v1/cases/{number}/withdraw"),
+                            Some(&token),
+                            &json!({}),
+                        )
+                        .await;
+                    assert_eq!(r.status, 200);
+                    withdrawn.extend(ids);
+                }
+            }
+            (adds, withdrawn)
+        }));
+    }
+    let mut adds = HashSet::new();
+    let mut withdrawals = HashSet::new();
+    for t in tasks {
+        let (a, w) = t.await.unwrap();
+        adds.extend(a);
+        withdrawals.extend(w);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = syncer.await.unwrap();
+
+    let seqs: Vec<i64> = seen.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "cursor order, no repeats"
+    );
+    let mut seen_adds = HashSet::new();
+    let mut seen_w = HashSet::new();
+    let mut pos = BTreeMap::new();
+    for e in &seen {
+        let id = e["item_id"].as_i64().unwrap();
+        let fresh = if e["op"] == "add" {
+            seen_adds.insert(id)
+        } else {
+            seen_w.insert(id)
+        };
+        assert!(fresh, "item {id} {} seen twice", e["op"]);
+        pos.entry(id)
+            .or_insert(e["op"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen_adds, adds, "every addition seen by the live syncer");
+    assert_eq!(
+        seen_w, withdrawals,
+        "every withdrawal seen by the live syncer"
+    );
+    assert!(
+        pos.values().all(|op| op == "add"),
+        "an addition always precedes its withdrawal"
+    );
+    let (fresh, _) = s.http.sync_all(&s.platform_key, 0, 50_000).await;
+    assert_eq!(
+        fresh, seen,
+        "the live syncer saw exactly what a full sync sees"
+    );
+    s.stop().await;
+}
+
+async fn operations_endpoints(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let r = h.get("/healthz", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"], "ok");
+    create_case(h, vec![image_item()]).await;
+    let m = h.get("/metrics", None).await.text();
+    assert!(m.contains("takedown_cases_created_total 1"), "{m}");
+    assert!(
+        m.contains(
+            "takedown_http_requests_total{route=\"/v1/cases\",method=\"POST\",status=\"201\"} 1"
+        ),
+        "{m}"
+    );
+    assert!(m.contains(
+        "takedown_http_request_duration_seconds_bucket{route=\"/v1/cases\",le=\"+Inf\"} 1"
+    ));
+    // The OpenAPI document describes every route the router serves.
+    let doc = h.get("/v1/openapi.json", None).await.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (route, method) in [
+        ("/v1/cases", "post"),
+        ("/v1/cases/{case_number}", "get"),
+        ("/v1/cases/{case_number}/items", "post"),
+        ("/v1/cases/{case_number}/items/{item_id}/withdraw", "post"),
+        ("/v1/cases/{case_number}/withdraw", "post"),
+        ("/v1/sync", "get"),
+        ("/v1/feedback", "post"),
+        ("/v1/export/csv", "get"),
+        ("/v1/export/threatexchange", "get"),
+        ("/v1/openapi.json", "get"),
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            paths.get(route).and_then(|p| p.get(method)).is_some(),
+            "{method} {route} missing from OpenAPI"
+        );
+    }
+    assert_eq!(paths.len(), 12, "no stale routes in the document");
+    s.stop().await;
+}
+
+async fn per_client_rate_limit(b: Backend) {
+    let limits = Limits {
+        rate_per_second: 1,
+        rate_burst: 3,
+        ..Limits::default()
+    };
+    let Some(s) = TestServer::start_with(b, limits, None).await else {
+        return;
+    };
+    let h = &s.http;
+    for _ in 0..3 {
+        assert_eq!(h.get("/v1/openapi.json", None).await.status, 200);
+    }
+    let r = h.get("/v1/openapi.json", None).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.code(), "rate_limited");
+    // Health and metrics stay reachable for the orchestrator.
+    assert_eq!(h.get("/healthz", None).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(h.get("/v1/openapi.json", None).await.status, 200);
+    s.stop().await;
+}
+
+async fn arbitrary_bodies_never_cause_5xx(b: Backend) {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let (number, token, _) = create_case(h, vec![image_item()]).await;
+    let mut runner = TestRunner::deterministic();
+    let bytes = proptest::collection::vec(any::<u8>(), 0..300);
+    let text = "[{}\\[\\]\":,a-z0-9 ]{0,200}";
+    for i in 0..150 {
+        let body: Vec<u8> = if i % 2 == 0 {
+            bytes.new_tree(&mut runner).unwrap().current()
+        } else {
+            text.new_tree(&mut runner).unwrap().current().into_bytes()
+        };
+        for (path, auth) in [
+            ("/v1/cases".to_string(), None),
+            (format!("/v1/cases/{number}/items"), Some(token.as_str())),
+            ("/v1/feedback".to_string(), Some(s.platform_key.as_str())),
+        ] {
+            let r = h.post_raw(&path, auth, body.clone()).await;
+            assert!(
+                (400..500).contains(&r.status),
+                "{path}: {} for {:?}",
+                r.status,
+                String::from_utf8_lossy(&body)
+            );
+            assert!(r.json()["error"]["code"].is_string());
+        }
+    }
+    let (entries, _) = h.sync_all(&s.platform_key, 0, 1000).await;
+    assert_eq!(entries.len(), 1, "no arbitrary body wrote anything");
+    s.stop().await;
+}
