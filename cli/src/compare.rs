@@ -31,6 +31,9 @@ fn side(arg: &str) -> Result<Side, String> {
 }
 
 pub fn run(a: &str, b: &str, json_out: bool) -> ExitCode {
+    if crate::video::is_video(Path::new(a)) || crate::video::is_video(Path::new(b)) {
+        return crate::video::compare(a, b, json_out);
+    }
     let (sa, sb) = match (side(a), side(b)) {
         (Ok(x), Ok(y)) => (x, y),
         (Err(e), _) | (_, Err(e)) => {

@@ -27,6 +27,9 @@ pub struct HashArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
+    /// For videos, list every vPDQ frame in text output (always listed with --json).
+    #[arg(long)]
+    frames: bool,
 }
 
 /// One input, in the order it will be reported.
@@ -171,23 +174,42 @@ pub fn run(args: HashArgs) -> ExitCode {
     let mut failed = 0usize;
     // Work in ordered chunks so output order follows input order while all cores hash.
     for chunk in inputs.chunks(64) {
-        let results: Vec<(PathBuf, Result<Value, String>)> = pool.install(|| {
+        // Images in parallel; videos (None here) one at a time below, since ffmpeg
+        // already uses every core and each shows its own progress.
+        let results: Vec<(PathBuf, Option<Result<Value, String>>)> = pool.install(|| {
             chunk
                 .par_iter()
                 .map(|inp| {
                     let r = match inp {
-                        Input::File(p) => (p.clone(), hash_file(p, &opts)),
-                        Input::Bad(p, why) => (p.clone(), Err(why.clone())),
+                        Input::File(p) if crate::video::is_video(p) => (p.clone(), None),
+                        Input::File(p) => (p.clone(), Some(hash_file(p, &opts))),
+                        Input::Bad(p, why) => (p.clone(), Some(Err(why.clone()))),
                     };
-                    bar.inc(1);
+                    if r.1.is_some() {
+                        bar.inc(1);
+                    }
                     r
                 })
                 .collect()
         });
+        let results: Vec<(PathBuf, Result<Value, String>)> = results
+            .into_iter()
+            .map(|(p, r)| {
+                let r = r.unwrap_or_else(|| {
+                    let v = bar.suspend(|| crate::video::hash_video(&p));
+                    bar.inc(1);
+                    v
+                });
+                (p, r)
+            })
+            .collect();
         let mut out = stdout.lock();
         for (path, r) in results {
             let printed = match (&r, args.json) {
                 (Ok(v), true) => writeln!(out, "{v}"),
+                (Ok(v), false) if v["kind"] == "video" => {
+                    writeln!(out, "{}", crate::video::text_line(v, args.frames))
+                }
                 (Ok(v), false) => writeln!(out, "{}", text_line(v, args.dihedral)),
                 (Err(e), true) => writeln!(
                     out,

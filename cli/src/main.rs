@@ -5,6 +5,7 @@
 
 mod compare;
 mod hash;
+mod video;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,9 +23,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compute fingerprints (PDQ, MD5, SHA-256) of files; directories are walked recursively.
+    /// Compute fingerprints (PDQ, MD5, SHA-256; vPDQ for videos) of files; directories are walked recursively.
     Hash(hash::HashArgs),
     /// Compare two files (or 64-hex-digit PDQ hashes): distance and whether they match.
+    /// Two videos: the share of A's frames matching B and of B's matching A (vPDQ).
     Compare {
         /// First file or PDQ hash.
         a: String,
