@@ -9,6 +9,8 @@
 //! The crate is deliberately small (serde, serde_json, hex): the phone core
 //! links it too.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};

@@ -6,6 +6,8 @@
 //! PostgreSQL (see [`store`]). Routes are under `/v1/`; the OpenAPI document
 //! is served at `/v1/openapi.json`.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod error;
 pub mod limits;

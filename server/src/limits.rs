@@ -1,4 +1,4 @@
-//! Per-client rate limits and bad-credential throttling (ADR 0105).
+//! Per-client rate limits and bad-credential throttling (ADR 0104).
 //!
 //! Both are kept in process memory, keyed by the client's IP address. With
 //! several replicas behind a load balancer each replica limits on its own

@@ -1,4 +1,4 @@
-//! Case tokens, platform API keys, idempotency keys and case numbers (ADR 0103, ADR 0104).
+//! Case tokens, platform API keys, idempotency keys and case numbers (ADR 0102, ADR 0103).
 //!
 //! Secrets are 256 random bits. The service stores only a domain-separated
 //! SHA-256 of each (a slow password hash buys nothing for 256-bit random

@@ -581,9 +581,9 @@ async fn exports_list_active_items(b: Backend) {
     s.stop().await;
 }
 
-/// Many writers commit concurrently (with jitter between taking a cursor
-/// position and committing, on PostgreSQL) while a platform syncs in a tight
-/// loop. The platform must see every change exactly once, in cursor order,
+/// Many writers, spread over two service instances sharing the database,
+/// commit concurrently (with jitter between taking a cursor position and
+/// committing, on PostgreSQL) while a platform syncs in a tight loop. The platform must see every change exactly once, in cursor order,
 /// and end with exactly what a fresh full sync sees.
 async fn concurrent_writers_never_make_sync_skip_an_entry(b: Backend) {
     let Some(s) = TestServer::start_with(b, test_limits(), Some(Duration::from_millis(4))).await
@@ -609,9 +609,14 @@ async fn concurrent_writers_never_make_sync_skip_an_entry(b: Backend) {
             }
         }
     });
+    let (replica, _replica_stop) = s.replica(Some(Duration::from_millis(4))).await;
     let mut tasks = Vec::new();
     for w in 0..writers {
-        let h = s.http.clone();
+        let h = if w % 2 == 0 {
+            s.http.clone()
+        } else {
+            replica.clone()
+        };
         tasks.push(tokio::spawn(async move {
             let mut adds = Vec::new();
             let mut withdrawn = Vec::new();

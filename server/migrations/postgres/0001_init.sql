@@ -39,7 +39,7 @@ CREATE TABLE items (
 );
 CREATE INDEX items_case ON items (case_id, batch);
 -- The change log. seq is assigned from sync_counter while holding its row
--- lock until commit, so commit order equals seq order (ADR 0102).
+-- lock until commit, so commit order equals seq order (ADR 0101).
 CREATE TABLE changes (
   seq     BIGINT PRIMARY KEY,
   item_id BIGINT NOT NULL,

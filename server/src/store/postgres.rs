@@ -1,4 +1,4 @@
-//! PostgreSQL backend (ADR 0100, ADR 0102).
+//! PostgreSQL backend (ADR 0100, ADR 0101).
 //!
 //! A deadpool connection pool; each operation is one transaction. Change-log
 //! positions come from the single row of `sync_counter`: a writer takes them

@@ -1,5 +1,5 @@
 //! SQLite backend: WAL, exactly one writer thread with group commit, a small
-//! pool of read-only connections (ADR 0100, ADR 0102).
+//! pool of read-only connections (ADR 0100, ADR 0101).
 //!
 //! Every write is a closure sent to the writer thread. The thread takes every
 //! queued closure (up to [`MAX_BATCH`]), runs each inside its own SAVEPOINT of

@@ -180,6 +180,32 @@ impl TestServer {
         })
     }
 
+    /// A second service instance on the same database (another store, pool and
+    /// listener), as a second replica would be. Stops when the sender is dropped
+    /// or fired.
+    pub async fn replica(
+        &self,
+        commit_jitter: Option<Duration>,
+    ) -> (Http, tokio::sync::oneshot::Sender<()>) {
+        let store = Store::open(&self.db.config(commit_jitter))
+            .await
+            .expect("open replica store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(takedown_server::serve(
+            listener,
+            store,
+            test_limits(),
+            async {
+                let _ = rx.await;
+            },
+        ));
+        (Http::new(addr), tx)
+    }
+
     /// Graceful stop, then drop the PostgreSQL schema.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
