@@ -98,3 +98,89 @@ fn per_frame_hashes_match_reference() {
     assert!(mean <= 2.0, "mean distance {mean:.3} > 2 bits");
     assert!(within10 >= 95.0, "only {within10:.2} % within 10 bits");
 }
+
+/// The Python interpreter of the virtualenv with the reference tools
+/// (`$TAKEDOWN_VENV`, else `/opt/takedown-venv`), if it can import `vpdq`.
+fn python_with_vpdq() -> Option<std::path::PathBuf> {
+    let venv = std::env::var_os("TAKEDOWN_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/opt/takedown-venv".into());
+    let python = venv.join("bin/python");
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import vpdq"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+/// Meta's C++ vPDQ (PyPI `vpdq`, built against this machine's FFmpeg libraries) and
+/// ours through the ffmpeg program see the same pixels: every frame of every sample
+/// must have the same hash and quality, bit for bit.
+#[test]
+fn bit_exact_with_reference_vpdq_on_the_same_ffmpeg() {
+    let test = "bit_exact_with_reference_vpdq_on_the_same_ffmpeg";
+    let Some(dir) = setup(test) else {
+        return;
+    };
+    let Some(python) = python_with_vpdq() else {
+        assert!(
+            std::env::var_os("TAKEDOWN_REQUIRE_VPDQ").is_none(),
+            "{test}: the vpdq Python package is required (TAKEDOWN_REQUIRE_VPDQ) but absent"
+        );
+        eprintln!(
+            "SKIPPED {test}: no virtualenv with the `vpdq` package (TAKEDOWN_VENV; \
+             apt-get install libavcodec-dev libavformat-dev libavdevice-dev libavfilter-dev \
+             libswscale-dev pkg-config, then pip install vpdq)"
+        );
+        return;
+    };
+    let script = "import sys, vpdq\n\
+                  for f in vpdq.computeHash(sys.argv[1], seconds_per_hash=0, thread_count=1):\n\
+                  \x20   print(f'{f.frame_number},{f.quality},{f.hex}')\n";
+    let mut videos: Vec<_> = std::fs::read_dir(dir.join("sample-videos"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect();
+    videos.sort();
+    let mut total = 0;
+    for video in &videos {
+        let out = std::process::Command::new(&python)
+            .args(["-c", script])
+            .arg(video)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reference: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let ours: Vec<String> = hash_file(video, &VpdqOptions::every_frame())
+            .iter()
+            .map(|f| format!("{},{},{}", f.number, f.pdq.quality, f.pdq.hash.to_hex()))
+            .collect();
+        let name = video.file_name().unwrap().to_string_lossy();
+        assert_eq!(ours.len(), reference.len(), "{name}: frame count");
+        let differing: Vec<_> = ours
+            .iter()
+            .zip(&reference)
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "{name}: {} frames differ, first: {:?}",
+            differing.len(),
+            differing[0]
+        );
+        total += ours.len();
+    }
+    eprintln!(
+        "bit-exact with the reference vpdq on {total} frames of {} videos",
+        videos.len()
+    );
+}
