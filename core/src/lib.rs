@@ -3,12 +3,20 @@
 //! * [`media`] — bounded image decoding with EXIF orientation and one pixel policy.
 //! * [`hashing`] — PDQ (reference-exact, with dihedrals), MD5 and SHA-256.
 //! * [`video`] — vPDQ: frame sources (ffmpeg, host-pushed frames), hashing, matching.
+//! * [`app`] — the phone core: selection hashing, eligibility, outbox, encrypted
+//!   history, status.
 //! * `ffi` — the only module with UniFFI exports: thin wrappers over the above.
 
+pub mod app;
 pub mod hashing;
 pub mod media;
 pub mod video;
 
 mod ffi;
+
+pub use ffi::app::{
+    CancelHandle, HashProgress, KeyProvider, MediaInput, Takedown, TakedownError,
+    check_eligibility, file_key_provider,
+};
 
 uniffi::setup_scaffolding!();

@@ -2,6 +2,7 @@
 //! thin wrappers over a plain-Rust module; no logic lives here. Panics are caught at
 //! every export so none crosses the FFI.
 
+pub mod app;
 pub mod fingerprint;
 pub mod video;
 
