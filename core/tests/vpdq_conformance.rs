@@ -4,9 +4,32 @@
 mod vpdq_common;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use takedown_core::hashing::pdq::{MIN_QUALITY, PdqHash};
+use takedown_core::video::VpdqFrame;
 use takedown_core::video::VpdqOptions;
 use vpdq_common::{hash_file, read_sample_hashes, setup};
+
+/// Our every-frame hashes of the sample videos, computed once for both tests.
+fn ours(dir: &Path) -> &'static Vec<(PathBuf, Vec<VpdqFrame>)> {
+    static OURS: OnceLock<Vec<(PathBuf, Vec<VpdqFrame>)>> = OnceLock::new();
+    OURS.get_or_init(|| {
+        let mut videos: Vec<_> = std::fs::read_dir(dir.join("sample-videos"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+            .collect();
+        videos.sort();
+        videos
+            .into_iter()
+            .map(|v| {
+                let frames = hash_file(&v, &VpdqOptions::every_frame());
+                (v, frames)
+            })
+            .collect()
+    })
+}
 
 /// On reference frames of quality ≥ 50: mean distance ≤ 2 bits and ≥ 95 % within 10
 /// bits; every frame present, same numbering and timestamps.
@@ -15,21 +38,15 @@ fn per_frame_hashes_match_reference() {
     let Some(dir) = setup("per_frame_hashes_match_reference") else {
         return;
     };
-    let mut videos: Vec<_> = std::fs::read_dir(dir.join("sample-videos"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
-        .collect();
-    videos.sort();
+    let videos = ours(&dir);
     assert!(videos.len() >= 8, "expected the 8 sample videos");
 
     let mut all: Vec<u32> = vec![];
     let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
     let mut report = vec![];
-    for video in &videos {
+    for (video, ours) in videos {
         let name = video.file_stem().unwrap().to_string_lossy().into_owned();
         let reference = read_sample_hashes(&dir.join(format!("sample-hashes/{name}.txt")));
-        let ours = hash_file(video, &VpdqOptions::every_frame());
         assert_eq!(
             ours.len(),
             reference.len(),
@@ -135,7 +152,7 @@ fn bit_exact_with_reference_vpdq_on_the_same_ffmpeg() {
         return;
     };
     let script = "import sys, vpdq\n\
-                  for f in vpdq.computeHash(sys.argv[1], seconds_per_hash=0, thread_count=1):\n\
+                  for f in vpdq.computeHash(sys.argv[1], seconds_per_hash=0):\n\
                   \x20   print(f'{f.frame_number},{f.quality},{f.hex}')\n";
     let mut videos: Vec<_> = std::fs::read_dir(dir.join("sample-videos"))
         .unwrap()
@@ -143,34 +160,38 @@ fn bit_exact_with_reference_vpdq_on_the_same_ffmpeg() {
         .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
         .collect();
     videos.sort();
+    // The reference first: it runs while the other test computes our hashes.
+    let references: Vec<Vec<String>> = videos
+        .iter()
+        .map(|video| {
+            let out = std::process::Command::new(&python)
+                .args(["-c", script])
+                .arg(video)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect();
+    let ours_all = ours(&dir);
+    assert_eq!(ours_all.len(), videos.len());
     let mut total = 0;
-    for video in &videos {
-        let out = std::process::Command::new(&python)
-            .args(["-c", script])
-            .arg(video)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let reference: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        let ours: Vec<String> = hash_file(video, &VpdqOptions::every_frame())
+    for ((video, frames), reference) in ours_all.iter().zip(&references) {
+        let ours: Vec<String> = frames
             .iter()
             .map(|f| format!("{},{},{}", f.number, f.pdq.quality, f.pdq.hash.to_hex()))
             .collect();
         let name = video.file_name().unwrap().to_string_lossy();
         assert_eq!(ours.len(), reference.len(), "{name}: frame count");
-        let differing: Vec<_> = ours
-            .iter()
-            .zip(&reference)
-            .filter(|(a, b)| a != b)
-            .collect();
+        let differing: Vec<_> = ours.iter().zip(reference).filter(|(a, b)| a != b).collect();
         assert!(
             differing.is_empty(),
             "{name}: {} frames differ, first: {:?}",
