@@ -18,5 +18,6 @@ pub use ffi::app::{
     CancelHandle, HashProgress, KeyProvider, MediaInput, Takedown, TakedownError,
     check_eligibility, file_key_provider,
 };
+pub use ffi::video::{VideoFingerprints, VideoFrameHash};
 
 uniffi::setup_scaffolding!();

@@ -35,7 +35,7 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens (creating when missing) and checks the file, without migrating it.
+    /// Opens (creating when missing) and checks the file, without writing to it.
     /// Returns the database and its current schema version (0 for a new file).
     pub fn open(path: &Path) -> Result<(Db, u32)> {
         check_header(path)?;
@@ -65,14 +65,6 @@ impl Db {
                 return Err(Error::Corrupt);
             }
         }
-        // WAL for concurrent readers of the host; FULL so a written outbox entry
-        // survives power loss; temp tables in memory (Android temp-dir errors);
-        // freed pages zeroed so deleted rows do not linger in the file.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "secure_delete", "ON")?;
         Ok((
             Db {
                 conn: Mutex::new(Some(conn)),
@@ -80,6 +72,22 @@ impl Db {
             },
             version,
         ))
+    }
+
+    /// Sets the connection up for use (call after the key was checked: switching an
+    /// older file to WAL writes to it).
+    pub fn configure(&self) -> Result<()> {
+        self.with_conn(|conn| {
+            // WAL for concurrent readers of the host; FULL so a written outbox entry
+            // survives power loss; temp tables in memory (Android temp-dir errors);
+            // freed pages zeroed so deleted rows do not linger in the file.
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.pragma_update(None, "temp_store", "MEMORY")?;
+            conn.pragma_update(None, "secure_delete", "ON")?;
+            Ok(())
+        })
     }
 
     /// Brings the schema to [`LATEST_VERSION`], one transaction per migration.

@@ -160,6 +160,7 @@ impl App {
                 Sealer::new(&k)?
             }
         };
+        db.configure()?;
         db.migrate()?;
         if stored_check.is_none() {
             let check = sealer.seal(KEY_CHECK_PURPOSE, KEY_CHECK_PLAINTEXT)?;

@@ -374,10 +374,12 @@ impl FfmpegSource {
             return Err(VideoError::Io("cannot read ffmpeg's output".into()));
         };
         let stderr = drain_stderr(stderr);
-        // Two frames in flight (plus the one being hashed) let decoding and hashing
-        // overlap; buffers are recycled, so memory stays at about 3 frames.
-        let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, VideoError>>(2);
-        let (recycle_tx, recycle_rx) = mpsc::sync_channel::<Vec<u8>>(4);
+        // Frames in flight (plus the one being hashed and the one being read) let
+        // decoding and hashing overlap; buffers are recycled. Two for ordinary
+        // sizes, one above 32 MB per frame (8K) to bound memory.
+        let in_flight = if frame_bytes > 32 << 20 { 1 } else { 2 };
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, VideoError>>(in_flight);
+        let (recycle_tx, recycle_rx) = mpsc::sync_channel::<Vec<u8>>(in_flight + 1);
         let reader = std::thread::spawn(move || {
             loop {
                 let mut buf = recycle_rx

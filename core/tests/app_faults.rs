@@ -1,0 +1,251 @@
+//! Fault tests against the real service on loopback: connection refused, 5xx,
+//! a timeout after the service applied the request, the process killed between
+//! "written to the outbox" and "sent" (and between "sent" and "answered"), and a
+//! 4xx that must never be retried. Afterwards the service holds each case exactly
+//! once and the history agrees.
+
+mod app_support;
+
+use std::time::Duration;
+
+use app_support::{Fault, Phone, Proxy, Service, photo_png};
+use takedown_core::app::eligibility::{AgeWhenMade, EligibilityAnswers, SubmitterRole};
+use takedown_core::app::history::{CaseState, ItemState};
+use takedown_core::app::outbox::SubmitItem;
+use takedown_core::app::selection::{ItemFingerprint, MediaInput, hash_selection};
+use takedown_core::app::{App, Error};
+
+fn answers() -> EligibilityAnswers {
+    EligibilityAnswers {
+        age_when_made: AgeWhenMade::Under18,
+        submitter: SubmitterRole::ParentOrGuardian,
+    }
+}
+
+fn fingerprints(seeds: &[u32]) -> Vec<ItemFingerprint> {
+    let inputs = seeds
+        .iter()
+        .map(|s| MediaInput::ImageBytes(photo_png(*s, 160, 120)))
+        .collect();
+    hash_selection(inputs, &|_, _| {}, &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|h| h.fingerprint.unwrap())
+        .collect()
+}
+
+fn items(seeds: &[u32]) -> Vec<SubmitItem> {
+    fingerprints(seeds)
+        .into_iter()
+        .map(|f| SubmitItem {
+            fingerprint: f,
+            label: None,
+        })
+        .collect()
+}
+
+/// The history's case agrees with the service: open, the same number, one row.
+fn assert_agrees(app: &App, svc: &Service) {
+    let cases = app.list_cases().unwrap();
+    assert_eq!(cases.len() as i64, svc.cases(), "one case each side");
+    for c in &cases {
+        assert_eq!(c.state, CaseState::Open);
+        assert_eq!(c.pending_operations, 0);
+        let n = c.case_number.as_deref().expect("number");
+        assert_eq!(
+            svc.count(&format!("SELECT count(*) FROM cases WHERE number = '{n}'")),
+            1
+        );
+    }
+    let local_items = app.list_items(None).unwrap();
+    assert_eq!(local_items.len() as i64, svc.items());
+    assert!(
+        local_items
+            .iter()
+            .all(|i| i.state == ItemState::Active && i.service_item_id.is_some())
+    );
+}
+
+async fn refused_url() -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_refused_keeps_the_case_queued_until_the_service_is_back() {
+    let svc = Service::start().await;
+    let phone = Phone::new();
+    let offline = refused_url().await;
+    {
+        let app = phone.open_app(&offline);
+        let out = app.submit_case(&answers(), &items(&[1, 2])).await.unwrap();
+        assert!(!out.sent);
+        assert!(out.flush.offline);
+        assert_eq!(out.flush.pending, 1);
+        assert!(out.flush.retry_after_ms.is_some());
+        assert_eq!(app.list_cases().unwrap()[0].state, CaseState::Pending);
+        // A second flush while still offline changes nothing.
+        let r = app.flush().await.unwrap();
+        assert_eq!((r.sent, r.pending), (0, 1));
+    }
+    // Back online (same history, the service reachable now).
+    let app = phone.open_app(&svc.url);
+    let r = app.flush().await.unwrap();
+    assert_eq!((r.sent, r.pending, r.rejected), (1, 0, 0));
+    assert_agrees(&app, &svc);
+    assert_eq!(svc.cases(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_with_backoff_and_applied_once() {
+    let svc = Service::start().await;
+    let proxy = Proxy::start(&svc.url).await;
+    let phone = Phone::new();
+    let app = phone.open_app(&proxy.url);
+    // Two 500s, then through: one submit call, three attempts.
+    proxy.push_fault(Fault::Status(500));
+    proxy.push_fault(Fault::Status(503));
+    let out = app.submit_case(&answers(), &items(&[3])).await.unwrap();
+    assert!(out.sent, "{out:?}");
+    assert_eq!(proxy.requests(), 3);
+    assert_eq!(proxy.forwarded(), 1);
+    // More failures than attempts: stays queued, a later flush sends it.
+    for _ in 0..3 {
+        proxy.push_fault(Fault::Status(502));
+    }
+    let case = out.case_id;
+    let add = app.add_items(case, &items(&[4])).await.unwrap();
+    assert!(!add.sent);
+    assert!(add.flush.offline);
+    assert_eq!(proxy.requests(), 6, "max_attempts = 3 per flush");
+    let r = app.flush().await.unwrap();
+    assert_eq!(r.sent, 1);
+    assert_agrees(&app, &svc);
+    assert_eq!(svc.items(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_after_the_service_applied_it_is_not_a_duplicate() {
+    let svc = Service::start().await;
+    let proxy = Proxy::start(&svc.url).await;
+    let phone = Phone::new();
+    let app = phone.open_app(&proxy.url);
+    // The service creates the case, the answer arrives after the 1.5 s timeout.
+    proxy.push_fault(Fault::ForwardThenHold(Duration::from_secs(3)));
+    let out = app.submit_case(&answers(), &items(&[5, 6])).await.unwrap();
+    assert!(out.sent, "{out:?}");
+    assert_eq!(
+        proxy.forwarded(),
+        2,
+        "the request reached the service twice"
+    );
+    assert_eq!(svc.cases(), 1, "…and was applied once");
+    assert_eq!(svc.items(), 2);
+    assert_agrees(&app, &svc);
+    // Same for adding items.
+    proxy.push_fault(Fault::ForwardThenHold(Duration::from_secs(3)));
+    let add = app.add_items(out.case_id, &items(&[7])).await.unwrap();
+    assert!(add.sent);
+    assert_eq!(svc.items(), 3);
+    assert_agrees(&app, &svc);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_outbox_write_and_send() {
+    let svc = Service::start().await;
+    let phone = Phone::new();
+    let case_id = {
+        let app = phone.open_app(&svc.url);
+        let (case_id, ids) = app.enqueue_case(&answers(), &items(&[8, 9])).unwrap();
+        assert_eq!(ids.len(), 2);
+        case_id
+        // "Killed": dropped without sending.
+    };
+    assert_eq!(svc.cases(), 0);
+    let app = phone.open_app(&svc.url);
+    assert_eq!(app.pending_operations().unwrap(), 1);
+    assert_eq!(app.case(case_id).unwrap().state, CaseState::Pending);
+    let r = app.flush().await.unwrap();
+    assert_eq!(r.sent, 1);
+    assert_agrees(&app, &svc);
+    // A withdrawal queued and "killed" too.
+    let item = app.list_items(Some(case_id)).unwrap()[0].id;
+    app.enqueue_withdraw_item(item).unwrap();
+    drop(app);
+    let app = phone.open_app(&svc.url);
+    assert_eq!(app.flush().await.unwrap().sent, 1);
+    assert_eq!(
+        svc.count("SELECT count(*) FROM items WHERE withdrawn_at IS NOT NULL"),
+        1
+    );
+    // Flushing again sends nothing.
+    drop(app);
+    let app = phone.open_app(&svc.url);
+    let r = app.flush().await.unwrap();
+    assert_eq!((r.sent, r.pending), (0, 0));
+    assert_eq!(svc.cases(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_sending_before_the_answer() {
+    let svc = Service::start().await;
+    let proxy = Proxy::start(&svc.url).await;
+    let phone = Phone::new();
+    {
+        let td = phone.open(&proxy.url);
+        proxy.push_fault(Fault::ForwardThenHold(Duration::from_secs(5)));
+        let its = items(&[10]);
+        let call = td.submit_case(answers(), its);
+        // The process dies while the answer is on its way.
+        let r = tokio::time::timeout(Duration::from_millis(700), call).await;
+        assert!(r.is_err(), "still waiting for the answer");
+    }
+    // The service has applied it; the phone does not know the case number.
+    assert_eq!(svc.cases(), 1);
+    let app = phone.open_app(&proxy.url);
+    assert_eq!(app.list_cases().unwrap()[0].state, CaseState::Pending);
+    let r = app.flush().await.unwrap();
+    assert_eq!(r.sent, 1);
+    assert_eq!(svc.cases(), 1, "the retry found the same case");
+    assert_agrees(&app, &svc);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_is_recorded_and_never_retried() {
+    let svc = Service::start().await;
+    let proxy = Proxy::start(&svc.url).await;
+    let phone = Phone::new();
+    let app = phone.open_app(&proxy.url);
+    proxy.push_fault(Fault::Status(422));
+    match app.submit_case(&answers(), &items(&[11])).await {
+        Err(Error::Rejected { code, .. }) => assert_eq!(code, "injected"),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(proxy.requests(), 1, "a 4xx is not retried");
+    let case = &app.list_cases().unwrap()[0];
+    assert_eq!(case.state, CaseState::Rejected);
+    assert_eq!(case.rejection.as_deref(), Some("injected"));
+    let r = app.flush().await.unwrap();
+    assert_eq!((r.sent, r.pending), (0, 0));
+    assert_eq!(proxy.requests(), 1);
+    assert_eq!(svc.cases(), 0);
+
+    // A real refusal from the service: withdrawing an item the service does not
+    // hold leaves the item active and is not retried either.
+    let out = app.submit_case(&answers(), &items(&[12])).await.unwrap();
+    assert!(out.sent);
+    let before = proxy.requests();
+    let id = out.item_ids[0];
+    // Point the stored service id at an item that does not exist.
+    rusqlite::Connection::open(phone.history_path())
+        .unwrap()
+        .execute("UPDATE items SET remote_id = 999999 WHERE id = ?1", [id])
+        .unwrap();
+    let r = app.withdraw_item(id).await.unwrap();
+    assert_eq!((r.sent, r.rejected), (0, 1));
+    assert_eq!(proxy.requests(), before + 1);
+    let item = app.list_items(Some(out.case_id)).unwrap()[0].clone();
+    assert_eq!(item.state, ItemState::Active);
+}
