@@ -39,10 +39,12 @@ TCP="$CP:$out/bindings-$sum.jar:$L/kotlin-test.jar:$L/kotlin-test-junit.jar:$JUN
 rm -rf "$out/tests"; mkdir -p "$out/tests"
 echo "kotlin-tests: compiling tests"
 kotlinc -cp "$TCP" -d "$out/tests" $(find android/core-tests/src/test/kotlin -name '*.kt')
+# A real hash-list service on loopback for the flow tests, with one platform key.
+source scripts/test-service.sh
 classes=$(cd "$out/tests" && find . -name '*Test.class' | sed 's|^\./||; s|\.class$||; s|/|.|g' | sort)
 set +e
 java -Djna.library.path="$PWD/target/debug" -Dtakedown.fixtures="$PWD/tests/fixtures" \
-  ${TAKEDOWN_SERVICE_URL:+-Dtakedown.service=$TAKEDOWN_SERVICE_URL} \
+  -Dtakedown.service="$TAKEDOWN_TEST_SERVICE_URL" -Dtakedown.platformKey="$TAKEDOWN_TEST_PLATFORM_KEY" \
   -cp "$TCP:$out/tests" org.junit.runner.JUnitCore $classes 2>&1 | tee "$out/junit.log"
 rc=${PIPESTATUS[0]}
 set -e

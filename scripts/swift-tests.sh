@@ -23,6 +23,7 @@ fi
 [ -f target/bindings/swift/TakedownCore.swift ] || scripts/gen-bindings.sh
 cp target/bindings/swift/TakedownCore.swift ios/Sources/TakedownCore/TakedownCore.swift
 cp target/bindings/swift/TakedownCoreFFI.h ios/Sources/TakedownCoreFFI/TakedownCoreFFI.h
+source scripts/test-service.sh
 export TAKEDOWN_LIB_DIR="$PWD/target/debug" TAKEDOWN_FIXTURES="$PWD/tests/fixtures"
 export LD_LIBRARY_PATH="$PWD/target/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 "$swift" test --package-path ios 2>&1 | tee target/swift-test.log
