@@ -42,8 +42,12 @@ impl PgStore {
         pool_size: usize,
         commit_jitter: Option<Duration>,
     ) -> Result<Self, StoreError> {
-        let cfg = tokio_postgres::Config::from_str(url)
+        let mut cfg = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Internal(format!("bad database URL: {e}")))?;
+        // The sync query's cost estimate crosses jit_above_cost and JIT
+        // compilation then costs more than the query itself (measured).
+        let opts = format!("{} -c jit=off", cfg.get_options().unwrap_or(""));
+        cfg.options(opts.trim());
         let mgr = Manager::from_config(
             cfg,
             NoTls,
@@ -502,9 +506,16 @@ impl PgStore {
         let c = self.pool.get().await?;
         let st = c
             .prepare_cached(
+                // LATERAL + OFFSET 0 (an optimisation fence) pins the plan to
+                // "range scan on changes, then one index lookup per item".
+                // Without the fence PostgreSQL flattens it into a hash join that
+                // reads the whole items table for every page (measured with 1M
+                // items: 0.75 s per 50k page instead of 0.14 s).
                 "SELECT c.seq, c.op, i.id, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames \
-                 FROM changes c JOIN items i ON i.id = c.item_id \
-                 WHERE c.seq > $1 ORDER BY c.seq LIMIT $2",
+                 FROM (SELECT seq, item_id, op FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2) c \
+                 CROSS JOIN LATERAL (SELECT id, kind, md5, sha256, pdq, quality, frames \
+                                     FROM items WHERE id = c.item_id OFFSET 0) i \
+                 ORDER BY c.seq",
             )
             .await?;
         let rows = c.query(&st, &[&cursor, &limit]).await?;
