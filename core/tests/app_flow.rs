@@ -301,3 +301,67 @@ async fn full_flow_through_the_app_object() {
     assert!(td.list_cases().unwrap().is_empty(), "a fresh history");
     assert!(phone.key_path().exists(), "with a new key");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_fingerprints_and_unknown_ids_are_refused_before_anything_is_sent() {
+    let svc = Service::start().await;
+    let proxy = Proxy::start(&svc.url).await;
+    let phone = Phone::new();
+    let td = phone.open(&proxy.url);
+    let good = td
+        .hash_selection(
+            vec![MediaInput::ImageBytes {
+                bytes: photo_png(3, 200, 150),
+            }],
+            None,
+            None,
+        )
+        .await
+        .unwrap()[0]
+        .fingerprint
+        .clone()
+        .unwrap();
+    let mut bad = good.clone();
+    bad.pdq = Some("zz".repeat(32));
+    let r = td
+        .submit_case(
+            eligible(),
+            vec![SubmitItem {
+                fingerprint: bad,
+                label: None,
+            }],
+        )
+        .await;
+    assert!(
+        matches!(r, Err(TakedownError::InvalidMedia { .. })),
+        "{r:?}"
+    );
+    let r = td.submit_case(eligible(), vec![]).await;
+    assert!(
+        matches!(r, Err(TakedownError::InvalidInput { .. })),
+        "{r:?}"
+    );
+    let r = td
+        .add_items(
+            4242,
+            vec![SubmitItem {
+                fingerprint: good,
+                label: None,
+            }],
+        )
+        .await;
+    assert!(
+        matches!(r, Err(TakedownError::InvalidInput { .. })),
+        "{r:?}"
+    );
+    assert!(matches!(
+        td.withdraw_item(4242).await,
+        Err(TakedownError::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        td.refresh_status(4242).await,
+        Err(TakedownError::InvalidInput { .. })
+    ));
+    assert!(td.list_cases().unwrap().is_empty());
+    assert_eq!(proxy.requests(), 0);
+}

@@ -12,7 +12,7 @@ use takedown_core::app::crypto::Sealer;
 use takedown_core::app::db::{Db, LATEST_VERSION};
 use takedown_core::app::history::{CaseState, ItemState};
 use takedown_core::app::{
-    App, Error, FileKeyStore, KEY_CHECK_PLAINTEXT, KEY_CHECK_PURPOSE, Options,
+    App, Error, FileKeyStore, KEY_CHECK_PLAINTEXT, KEY_CHECK_PURPOSE, NetworkOptions,
 };
 use takedown_core::{Takedown, TakedownError};
 
@@ -29,7 +29,7 @@ fn open(phone: &Phone) -> Result<App, Error> {
         &phone.data_dir(),
         "http://127.0.0.1:9",
         Arc::new(FileKeyStore::new(phone.key_path())),
-        Options::default(),
+        NetworkOptions::default(),
     )
 }
 

@@ -39,6 +39,10 @@ pub enum Error {
     /// Input that cannot be submitted (bad fingerprint text, no items, …).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// Fingerprints that cannot be submitted (malformed hex, quality out of range,
+    /// a video without frames).
+    #[error("invalid fingerprint: {0}")]
+    InvalidMedia(String),
     /// No case or item with this id in the history.
     #[error("no such {0} in the history")]
     NotFound(&'static str),

@@ -49,7 +49,7 @@ pub const KEY_CHECK_PLAINTEXT: &[u8] = b"takedown history key v1";
 
 /// Tuning of the network side.
 #[derive(Clone, Debug, uniffi::Record)]
-pub struct Options {
+pub struct NetworkOptions {
     /// Timeout of one request, milliseconds.
     #[uniffi(default = 30000)]
     pub request_timeout_ms: u64,
@@ -64,9 +64,9 @@ pub struct Options {
     pub max_delay_ms: u64,
 }
 
-impl Default for Options {
+impl Default for NetworkOptions {
     fn default() -> Self {
-        Options {
+        NetworkOptions {
             request_timeout_ms: 30_000,
             max_attempts: 4,
             base_delay_ms: 500,
@@ -75,7 +75,7 @@ impl Default for Options {
     }
 }
 
-impl Options {
+impl NetworkOptions {
     fn policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_attempts: self.max_attempts.max(1),
@@ -121,7 +121,7 @@ impl App {
         data_dir: &Path,
         service_url: &str,
         keys: Arc<dyn KeyStore>,
-        options: Options,
+        options: NetworkOptions,
     ) -> Result<App> {
         let client = Client::new(
             service_url,

@@ -102,25 +102,29 @@ fn idempotency_key() -> String {
     hex::encode(rand::random::<[u8; 24]>())
 }
 
+fn bad_media(what: &str) -> Error {
+    Error::InvalidMedia(what.into())
+}
+
 fn bad(what: &str) -> Error {
     Error::InvalidInput(what.into())
 }
 
 /// The wire form of an item, checking every field.
 pub(crate) fn to_wire(f: &ItemFingerprint) -> Result<p::ItemInput> {
-    let md5 = p::Md5::from_hex(&f.md5).ok_or_else(|| bad("malformed MD5"))?;
-    let sha256 = p::Sha256::from_hex(&f.sha256).ok_or_else(|| bad("malformed SHA-256"))?;
+    let md5 = p::Md5::from_hex(&f.md5).ok_or_else(|| bad_media("malformed MD5"))?;
+    let sha256 = p::Sha256::from_hex(&f.sha256).ok_or_else(|| bad_media("malformed SHA-256"))?;
     match f.kind {
         MediaKind::Image => {
             let pdq = f
                 .pdq
                 .as_deref()
                 .and_then(p::Pdq::from_hex)
-                .ok_or_else(|| bad("malformed PDQ"))?;
+                .ok_or_else(|| bad_media("malformed PDQ"))?;
             let quality = f
                 .quality
                 .and_then(p::Quality::new)
-                .ok_or_else(|| bad("PDQ quality must be 0 to 100"))?;
+                .ok_or_else(|| bad_media("PDQ quality must be 0 to 100"))?;
             Ok(p::ItemInput::Image(p::ImageFingerprints {
                 md5,
                 sha256,
@@ -130,7 +134,7 @@ pub(crate) fn to_wire(f: &ItemFingerprint) -> Result<p::ItemInput> {
         }
         MediaKind::Video => {
             if f.frames.is_empty() || f.frames.len() > p::MAX_FRAMES_PER_VIDEO {
-                return Err(bad("a video needs 1 to 7200 frames"));
+                return Err(bad_media("a video needs 1 to 7200 frames"));
             }
             let frames = f
                 .frames
@@ -140,11 +144,12 @@ pub(crate) fn to_wire(f: &ItemFingerprint) -> Result<p::ItemInput> {
                         t: if fr.t.is_finite() && fr.t >= 0.0 {
                             fr.t
                         } else {
-                            return Err(bad("malformed frame time"));
+                            return Err(bad_media("malformed frame time"));
                         },
-                        pdq: p::Pdq::from_hex(&fr.pdq).ok_or_else(|| bad("malformed frame PDQ"))?,
+                        pdq: p::Pdq::from_hex(&fr.pdq)
+                            .ok_or_else(|| bad_media("malformed frame PDQ"))?,
                         quality: p::Quality::new(fr.quality)
-                            .ok_or_else(|| bad("frame quality must be 0 to 100"))?,
+                            .ok_or_else(|| bad_media("frame quality must be 0 to 100"))?,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;

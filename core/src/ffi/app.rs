@@ -16,7 +16,7 @@ use crate::app::history::{CaseRecord, HistoryItem};
 use crate::app::outbox::{FlushReport, SubmitItem, SubmitOutcome};
 use crate::app::selection::{self, FrameFingerprint, HashedItem};
 use crate::app::status::{CaseChanges, CaseStatusView};
-use crate::app::{self, App, Error, FileKeyStore, KeyStore, Options};
+use crate::app::{self, App, Error, FileKeyStore, KeyStore, NetworkOptions};
 use crate::ffi::video::VideoFingerprints;
 
 /// What went wrong, in the few kinds an app acts on. Messages hold no personal
@@ -44,7 +44,9 @@ pub enum TakedownError {
         /// Why, for the explanation screen.
         reasons: Vec<IneligibleReason>,
     },
-    /// A picture or video could not be used (damaged, unsupported, too large).
+    /// Fingerprints that cannot be submitted (malformed, quality out of range, a video
+    /// without frames). Media that cannot be hashed is reported per item by
+    /// `hashSelection` instead.
     #[error("invalid media: {reason}")]
     InvalidMedia {
         /// What is wrong.
@@ -89,6 +91,7 @@ impl From<Error> for TakedownError {
             },
             Error::NotEligible(r) => TakedownError::NotEligible { reasons: vec![r] },
             Error::InvalidInput(reason) => TakedownError::InvalidInput { reason },
+            Error::InvalidMedia(reason) => TakedownError::InvalidMedia { reason },
             Error::NotFound(_) => TakedownError::InvalidInput {
                 reason: e.to_string(),
             },
@@ -346,7 +349,12 @@ impl Takedown {
         service_url: String,
         key_provider: Arc<dyn KeyProvider>,
     ) -> Result<Arc<Self>, TakedownError> {
-        Self::open_with_options(data_dir, service_url, key_provider, Options::default())
+        Self::open_with_options(
+            data_dir,
+            service_url,
+            key_provider,
+            NetworkOptions::default(),
+        )
     }
 
     /// [`Takedown::open`] with network tuning (timeouts, retry attempts, backoff).
@@ -355,7 +363,7 @@ impl Takedown {
         data_dir: String,
         service_url: String,
         key_provider: Arc<dyn KeyProvider>,
-        options: Options,
+        options: NetworkOptions,
     ) -> Result<Arc<Self>, TakedownError> {
         guarded(|| {
             let inner = App::open(
@@ -506,5 +514,71 @@ impl Takedown {
     /// The plain-Rust core (tests and the CLI).
     pub fn core(&self) -> &App {
         &self.inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_other_errors() {
+        let r: Result<(), TakedownError> = guarded(|| panic!("boom"));
+        assert!(matches!(r, Err(TakedownError::Other { .. })));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let r: Result<(), TakedownError> = rt.block_on(guarded_async(async {
+            tokio::task::yield_now().await;
+            panic!("boom");
+        }));
+        assert!(matches!(r, Err(TakedownError::Other { .. })));
+        let r: Result<u8, TakedownError> = rt.block_on(guarded_async(async { Ok(7) }));
+        assert_eq!(r.unwrap(), 7);
+    }
+
+    #[test]
+    fn internal_errors_map_to_what_the_app_acts_on() {
+        use crate::app::eligibility::IneligibleReason;
+        type Check = fn(&TakedownError) -> bool;
+        let cases: Vec<(Error, Check)> = vec![
+            (Error::Offline("timeout".into()), |e| {
+                matches!(e, TakedownError::Offline { .. })
+            }),
+            (
+                Error::Rejected {
+                    status: 409,
+                    code: "case_withdrawn".into(),
+                    message: String::new(),
+                },
+                |e| matches!(e, TakedownError::ServiceRejected { code, .. } if code == "case_withdrawn"),
+            ),
+            (Error::NotEligible(IneligibleReason::AdultWhenMade), |e| {
+                matches!(e, TakedownError::NotEligible { .. })
+            }),
+            (Error::KeyMissing, |e| matches!(e, TakedownError::WrongKey)),
+            (Error::WrongKey, |e| matches!(e, TakedownError::WrongKey)),
+            (Error::Corrupt, |e| {
+                matches!(e, TakedownError::Storage { .. })
+            }),
+            (Error::Foreign, |e| {
+                matches!(e, TakedownError::Storage { .. })
+            }),
+            (Error::Closed, |e| {
+                matches!(e, TakedownError::Storage { .. })
+            }),
+            (Error::Cancelled, |e| matches!(e, TakedownError::Cancelled)),
+            (Error::InvalidMedia("x".into()), |e| {
+                matches!(e, TakedownError::InvalidMedia { .. })
+            }),
+            (Error::NotFound("case"), |e| {
+                matches!(e, TakedownError::InvalidInput { .. })
+            }),
+        ];
+        for (internal, check) in cases {
+            let text = internal.to_string();
+            let public = TakedownError::from(internal);
+            assert!(check(&public), "{text} -> {public:?}");
+        }
     }
 }

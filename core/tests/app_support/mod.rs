@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use takedown_core::app::{App, FileKeyStore, Options};
+use takedown_core::app::{App, FileKeyStore, NetworkOptions};
 use takedown_core::{KeyProvider, Takedown, file_key_provider};
 use takedown_server::Limits;
 use takedown_server::store::{DatabaseConfig, Store};
@@ -354,8 +354,8 @@ impl Phone {
 }
 
 /// Short timeouts and backoff so fault tests finish quickly.
-pub fn fast_options() -> Options {
-    Options {
+pub fn fast_options() -> NetworkOptions {
+    NetworkOptions {
         request_timeout_ms: 1500,
         max_attempts: 3,
         base_delay_ms: 20,
