@@ -3,9 +3,11 @@
 //! PyAV + `pdqhash` when installed), side by side on one clip made here.
 //!
 //! ```sh
-//! cargo run --release -p takedown-core --example bench_video            # 60 s, 1080p
-//! cargo run --release -p takedown-core --example bench_video -- 20 1280x720
+//! cargo run -p takedown-core --example bench_video            # 60 s, 1080p
+//! cargo run -p takedown-core --example bench_video -- 20 1280x720
 //! ```
+//! (The workspace builds the dev profile at opt-level 2; the table in
+//! `docs/adr/0200-vpdq.md` came from the first command. `--release` works too.)
 //! Arguments: clip length in seconds (default 60) and size (default 1920x1080).
 //! The reference runs through `scripts/bench-video-ref.py` with the interpreter of
 //! `$TAKEDOWN_VENV` (default `/opt/takedown-venv`); missing packages are reported.
