@@ -335,6 +335,23 @@ impl Box1d {
         }
     }
 
+    /// Running sums of `rows` consecutive rows of `n` (at most [`LANES`]): a full group
+    /// goes through [`Box1d::run_sums_lanes`], a partial one row by row.
+    fn run_sums_rows(&self, input: &[f32], sums: &mut [f32], rows: usize) {
+        let n = self.n;
+        if rows == LANES {
+            self.run_sums_lanes::<LANES>(input, sums);
+        } else {
+            for (i, o) in input
+                .chunks_exact(n)
+                .zip(sums.chunks_exact_mut(n))
+                .take(rows)
+            {
+                self.run_sums(i, o);
+            }
+        }
+    }
+
     /// Full filter along a contiguous slice: `out[o] = sums[o] / count(o)`.
     #[cfg(test)]
     fn run(&self, input: &[f32], out: &mut [f32]) {
@@ -503,17 +520,8 @@ impl Stage1 {
 
     fn flush(&mut self, next: &mut Stage2) {
         let w = self.row_box.n;
-        if self.count == LANES {
-            self.row_box
-                .run_sums_lanes::<LANES>(&self.pending, &mut self.out);
-        } else {
-            for k in 0..self.count {
-                self.row_box.run_sums(
-                    &self.pending[k * w..(k + 1) * w],
-                    &mut self.out[k * w..(k + 1) * w],
-                );
-            }
-        }
+        self.row_box
+            .run_sums_rows(&self.pending, &mut self.out, self.count);
         for k in 0..self.count {
             let row = &mut self.out[k * w..(k + 1) * w];
             self.row_box.divide(row);
@@ -540,17 +548,8 @@ impl Stage2 {
 
     fn flush(&mut self) {
         let w = self.row_box.n;
-        if self.count == LANES {
-            self.row_box
-                .run_sums_lanes::<LANES>(&self.pending, &mut self.sums);
-        } else {
-            for k in 0..self.count {
-                self.row_box.run_sums(
-                    &self.pending[k * w..(k + 1) * w],
-                    &mut self.sums[k * w..(k + 1) * w],
-                );
-            }
-        }
+        self.row_box
+            .run_sums_rows(&self.pending, &mut self.sums, self.count);
         for k in 0..self.count {
             let sums = &self.sums[k * w..(k + 1) * w];
             for (s, &c) in self.sampled.iter_mut().zip(&self.sample_cols) {
