@@ -39,11 +39,18 @@ CREATE TABLE items (
 );
 CREATE INDEX items_case ON items (case_id, batch);
 -- The change log. seq is assigned from sync_counter while holding its row
--- lock until commit, so commit order equals seq order (ADR 0101).
+-- lock until commit, so commit order equals seq order (ADR 0101). The item's
+-- fingerprints are copied in so a sync page is one range scan, no join.
 CREATE TABLE changes (
   seq     BIGINT PRIMARY KEY,
   item_id BIGINT NOT NULL,
-  op      SMALLINT NOT NULL
+  op      SMALLINT NOT NULL,
+  kind    SMALLINT NOT NULL,
+  md5     BYTEA    NOT NULL,
+  sha256  BYTEA    NOT NULL,
+  pdq     BYTEA,
+  quality SMALLINT,
+  frames  BYTEA
 );
 CREATE TABLE sync_counter (
   id       BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (id),
