@@ -274,7 +274,8 @@ async fn graceful_shutdown_finishes_in_flight_requests(b: Backend) {
     .unwrap();
     conn.write_all(first).unwrap();
     conn.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Give the server time to accept the connection and start the request.
+    std::thread::sleep(Duration::from_millis(800));
     server.signal("-TERM");
     std::thread::sleep(Duration::from_millis(300));
     // No new connections are served once shutdown started...
