@@ -167,3 +167,81 @@ fn takedown_core_video(
         frames_pushed: 1,
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_file_is_hashed_and_submitted_with_a_picture() {
+    let ok = std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED a_video_file_is_hashed_and_submitted_with_a_picture: no ffmpeg");
+        return;
+    }
+    let svc = app_support::Service::start().await;
+    let phone = Phone::new();
+    let video = phone.dir.path().join("clip.mp4");
+    let st = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-t",
+            "3",
+        ])
+        .args(["-pix_fmt", "yuv420p", "-y"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let td = phone.open(&svc.url);
+    let res = td
+        .hash_selection(
+            vec![
+                MediaInput::VideoFile {
+                    path: video.display().to_string(),
+                },
+                MediaInput::ImageBytes {
+                    bytes: photo_png(9, 320, 240),
+                },
+            ],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let v = res[0].fingerprint.clone().expect("video");
+    assert_eq!(v.kind, MediaKind::Video);
+    assert!(
+        v.frames.len() >= 3,
+        "about one frame per second: {}",
+        v.frames.len()
+    );
+    assert!(!v.low_quality);
+    let items = res
+        .into_iter()
+        .map(|r| takedown_core::app::outbox::SubmitItem {
+            fingerprint: r.fingerprint.unwrap(),
+            label: None,
+        })
+        .collect();
+    let out = td
+        .submit_case(
+            takedown_core::app::eligibility::EligibilityAnswers {
+                age_when_made: takedown_core::app::eligibility::AgeWhenMade::Under18,
+                submitter: takedown_core::app::eligibility::SubmitterRole::PersonShown,
+            },
+            items,
+        )
+        .await
+        .unwrap();
+    assert!(out.sent);
+    assert_eq!(svc.items(), 2);
+    let listed = td.list_items(None).unwrap();
+    assert_eq!(listed[0].kind, MediaKind::Video);
+    assert_eq!(listed[0].frame_count as usize, v.frames.len());
+    assert!(!listed[0].low_quality);
+}
