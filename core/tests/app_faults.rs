@@ -249,3 +249,32 @@ async fn a_refusal_is_recorded_and_never_retried() {
     let item = app.list_items(Some(out.case_id)).unwrap()[0].clone();
     assert_eq!(item.state, ItemState::Active);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_flushes_send_each_operation_once() {
+    let svc = Service::start().await;
+    let proxy = Proxy::start(&svc.url).await;
+    let phone = Phone::new();
+    let app = std::sync::Arc::new(phone.open_app(&proxy.url));
+    for s in 0..3 {
+        app.enqueue_case(&answers(), &items(&[20 + s])).unwrap();
+    }
+    // Slow answers so the flushes overlap.
+    for _ in 0..3 {
+        proxy.push_fault(Fault::ForwardThenHold(Duration::from_millis(200)));
+    }
+    let flushes: Vec<_> = (0..4)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.flush().await.unwrap() })
+        })
+        .collect();
+    let mut sent = 0;
+    for f in flushes {
+        sent += f.await.unwrap().sent;
+    }
+    assert_eq!(sent, 3, "each operation reported sent once");
+    assert_eq!(proxy.forwarded(), 3, "each operation sent once");
+    assert_eq!(svc.cases(), 3);
+    assert_agrees(&app, &svc);
+}
