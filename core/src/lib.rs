@@ -7,6 +7,8 @@
 //!   history, status.
 //! * `ffi` — the only module with UniFFI exports: thin wrappers over the above.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod hashing;
 pub mod media;
