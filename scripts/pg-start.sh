@@ -10,6 +10,10 @@ if [ -z "$PG_BIN" ]; then
   return 1 2>/dev/null || exit 1
 fi
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+if as_pg "$PG_BIN/pg_isready -q -h 127.0.0.1 -p $PG_PORT" && [ ! -f "$PG_DIR/postmaster.pid" ]; then
+  echo "pg-start: port $PG_PORT is served by another PostgreSQL (not $PG_DIR); set PG_PORT" >&2
+  return 1 2>/dev/null || exit 1
+fi
 if ! as_pg "$PG_BIN/pg_isready -q -h 127.0.0.1 -p $PG_PORT"; then
   if [ ! -f "$PG_DIR/PG_VERSION" ]; then
     mkdir -p "$PG_DIR"

@@ -27,7 +27,7 @@ run "cargo fmt --check" cargo fmt --all -- --check
 run "cargo clippy (all targets, -D warnings)" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo test (workspace)"
-cargo test --workspace 2>&1 | tee "$log/cargo.log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log/cargo.log"
 [ "${PIPESTATUS[0]}" = 0 ] || broken+=("cargo test")
 count "$log/cargo.log" '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }'
 
