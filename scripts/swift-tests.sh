@@ -21,6 +21,7 @@ if [ -z "$swift" ]; then
   echo "SKIPPED Swift binding tests: no Swift compiler found (install Swift or see docs)"; exit 0
 fi
 [ -f target/bindings/swift/TakedownCore.swift ] || scripts/gen-bindings.sh
+mkdir -p ios/Sources/TakedownCore ios/Sources/TakedownCoreFFI
 cp target/bindings/swift/TakedownCore.swift ios/Sources/TakedownCore/TakedownCore.swift
 cp target/bindings/swift/TakedownCoreFFI.h ios/Sources/TakedownCoreFFI/TakedownCoreFFI.h
 source scripts/test-service.sh
