@@ -170,6 +170,28 @@ struct Pending {
 }
 
 impl App {
+    /// One `AddItems` operation per chunk of (local ids, wire items), each with its
+    /// own idempotency key.
+    fn insert_add_ops<'a>(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        case_id: i64,
+        chunks: impl Iterator<Item = (&'a [i64], &'a [p::ItemInput])>,
+    ) -> Result<()> {
+        for (ids, items) in chunks {
+            self.insert_op(
+                tx,
+                case_id,
+                &Payload::AddItems {
+                    idempotency_key: idempotency_key(),
+                    item_ids: ids.to_vec(),
+                    items: items.to_vec(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     fn insert_op(
         &self,
         tx: &rusqlite::Transaction<'_>,
@@ -264,17 +286,7 @@ impl App {
                     },
                 )?;
             }
-            for (ids, items) in chunks {
-                self.insert_op(
-                    tx,
-                    case_id,
-                    &Payload::AddItems {
-                        idempotency_key: idempotency_key(),
-                        item_ids: ids.to_vec(),
-                        items: items.to_vec(),
-                    },
-                )?;
-            }
+            self.insert_add_ops(tx, case_id, chunks)?;
             Ok((case_id, ids))
         })
     }
@@ -305,20 +317,12 @@ impl App {
                 return Err(bad("too many items for one case"));
             }
             let ids = self.insert_items(tx, case_id, items)?;
-            for (ids, items) in ids
-                .chunks(p::MAX_ITEMS_PER_REQUEST)
-                .zip(wire.chunks(p::MAX_ITEMS_PER_REQUEST))
-            {
-                self.insert_op(
-                    tx,
-                    case_id,
-                    &Payload::AddItems {
-                        idempotency_key: idempotency_key(),
-                        item_ids: ids.to_vec(),
-                        items: items.to_vec(),
-                    },
-                )?;
-            }
+            self.insert_add_ops(
+                tx,
+                case_id,
+                ids.chunks(p::MAX_ITEMS_PER_REQUEST)
+                    .zip(wire.chunks(p::MAX_ITEMS_PER_REQUEST)),
+            )?;
             Ok(ids)
         })
     }
