@@ -151,14 +151,7 @@ impl App {
     /// that could be refreshed; cases that could not are skipped (the error of the
     /// last failure is returned only when none could be refreshed).
     pub async fn refresh_all(&self) -> Result<Vec<CaseChanges>> {
-        let ids: Vec<i64> = self.db.read(|tx| {
-            let mut stmt =
-                tx.prepare("SELECT id FROM cases WHERE case_number IS NOT NULL ORDER BY id")?;
-            let ids = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(ids)
-        })?;
+        let ids = self.ids("SELECT id FROM cases WHERE case_number IS NOT NULL ORDER BY id")?;
         let mut out = Vec::new();
         let mut last_err = None;
         for id in &ids {
@@ -267,16 +260,20 @@ impl App {
         })
     }
 
-    /// Changes of every case that has any since the user last looked.
-    pub fn changes_since_seen(&self) -> Result<Vec<CaseChanges>> {
-        let ids: Vec<i64> = self.db.read(|tx| {
-            let mut stmt =
-                tx.prepare("SELECT DISTINCT case_id FROM status_snapshots ORDER BY case_id")?;
+    /// The ids a parameterless one-column query returns, in order.
+    fn ids(&self, sql: &str) -> Result<Vec<i64>> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare(sql)?;
             let ids = stmt
                 .query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(ids)
-        })?;
+        })
+    }
+
+    /// Changes of every case that has any since the user last looked.
+    pub fn changes_since_seen(&self) -> Result<Vec<CaseChanges>> {
+        let ids = self.ids("SELECT DISTINCT case_id FROM status_snapshots ORDER BY case_id")?;
         let mut out = Vec::new();
         for id in ids {
             if let Some(c) = self.case_changes(id)?.filter(|c| c.has_changes) {
