@@ -32,6 +32,15 @@ pub const MAX_REFERENCE_LEN: usize = 256;
 pub const MIN_IDEMPOTENCY_KEY_LEN: usize = 16;
 /// Longest accepted idempotency key or feedback event id.
 pub const MAX_KEY_LEN: usize = 128;
+/// A PDQ hash of lower quality than this is not used for perceptual matching (Meta's
+/// guidance: weak hashes cause false matches); only its exact hashes count.
+pub const PDQ_MIN_QUALITY: u8 = 50;
+/// Two PDQ hashes match when their Hamming distance is at most this (and both have
+/// at least [`PDQ_MIN_QUALITY`]).
+pub const PDQ_MATCH_DISTANCE: u32 = 31;
+/// A video matches another when at least this share (percent) of the query's usable
+/// vPDQ frames match some frame of the other.
+pub const VPDQ_MATCH_PERCENT: f64 = 80.0;
 /// Largest page a platform may ask for when syncing.
 pub const MAX_SYNC_LIMIT: u32 = 50_000;
 /// Page size used when a platform does not ask for one.
