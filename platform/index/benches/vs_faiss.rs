@@ -57,11 +57,18 @@ static ALLOC: Counting = Counting;
 fn rss() -> usize {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<usize>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<usize>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
-fn read_data(path: &str) -> std::io::Result<(Vec<(u64, Hash)>, Vec<Hash>)> {
+/// Stored (id, hash) pairs and the queries.
+type BenchData = (Vec<(u64, Hash)>, Vec<Hash>);
+
+fn read_data(path: &str) -> std::io::Result<BenchData> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)?.read_to_end(&mut bytes)?;
     let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad bench data file");
@@ -115,12 +122,19 @@ fn rate(index: &PdqIndex, queries: &[Hash], radius: u32, threads: usize, min: Du
 fn summary(mut us: Vec<f64>) -> (f64, f64, f64, f64) {
     us.sort_by(f64::total_cmp);
     let mean = us.iter().sum::<f64>() / us.len().max(1) as f64;
-    let at = |q: f64| us.get(((us.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0.0);
+    let at = |q: f64| {
+        us.get(((us.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     (mean, at(0.5), at(0.99), at(1.0))
 }
 
 fn main() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let (Some(data), Some(results)) = (args.first(), args.get(1)) else {
         eprintln!("usage: vs_faiss DATA RESULTS [RADIUS] [MIN_SECONDS]");
         return Ok(());
@@ -173,7 +187,11 @@ fn main() -> std::io::Result<()> {
     let loaded_bytes = LIVE.load(Ordering::Relaxed) - before_load;
     std::fs::remove_file(&path)?;
     for (q, a) in queries.iter().zip(&answers).take(50) {
-        assert_eq!(&loaded.search(q, radius), a, "loaded index answers differently");
+        assert_eq!(
+            &loaded.search(q, radius),
+            a,
+            "loaded index answers differently"
+        );
     }
     drop(loaded);
 

@@ -80,8 +80,10 @@ impl PdqIndex {
     /// Builds an index from `(id, hash)` pairs in one go (the fast way to load a list). When
     /// an id occurs more than once, the last pair wins, as with [`PdqIndex::insert`].
     pub fn from_entries(entries: impl IntoIterator<Item = (u64, Hash)>) -> Self {
-        let entries: Vec<(u64, Words)> =
-            entries.into_iter().map(|(id, h)| (id, to_words(&h))).collect();
+        let entries: Vec<(u64, Words)> = entries
+            .into_iter()
+            .map(|(id, h)| (id, to_words(&h)))
+            .collect();
         let mut index = Self::new();
         index.push_segment(unique_last(entries));
         index
@@ -156,7 +158,10 @@ impl PdqIndex {
         for (id, h) in &self.delta {
             let dist = distance(h, &q.w);
             if dist <= radius {
-                out.push(Match { id: *id, distance: dist });
+                out.push(Match {
+                    id: *id,
+                    distance: dist,
+                });
             }
         }
         out.sort_unstable_by_key(|m| (m.distance, m.id));
@@ -234,7 +239,11 @@ impl PdqIndex {
     }
 
     fn delta_cap(&self) -> usize {
-        if self.delta_cap == 0 { DELTA_CAP } else { self.delta_cap }
+        if self.delta_cap == 0 {
+            DELTA_CAP
+        } else {
+            self.delta_cap
+        }
     }
 
     /// Sets how many fresh inserts are kept unindexed (searched by a linear scan) before
@@ -259,7 +268,10 @@ impl PdqIndex {
         for (id, h) in &self.delta {
             let dist = distance(h, &q.w);
             if dist <= radius {
-                out.push(Match { id: *id, distance: dist });
+                out.push(Match {
+                    id: *id,
+                    distance: dist,
+                });
             }
         }
         out.sort_unstable_by_key(|m| (m.distance, m.id));
@@ -315,8 +327,11 @@ impl PdqIndex {
 
 /// Keeps the last pair for each id.
 fn unique_last(entries: Vec<(u64, Words)>) -> Vec<(u64, Words)> {
-    let mut order: Vec<(u64, u32)> =
-        entries.iter().enumerate().map(|(i, (id, _))| (*id, i as u32)).collect();
+    let mut order: Vec<(u64, u32)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i as u32))
+        .collect();
     order.sort_unstable();
     let mut keep = Vec::with_capacity(entries.len());
     for (i, &(id, pos)) in order.iter().enumerate() {
@@ -340,7 +355,10 @@ pub fn brute_force(stored: &[(u64, Hash)], query: &Hash, radius: u32) -> Vec<Mat
         .iter()
         .filter_map(|(id, h)| {
             let dist = distance(&to_words(h), &q);
-            (dist <= radius).then_some(Match { id: *id, distance: dist })
+            (dist <= radius).then_some(Match {
+                id: *id,
+                distance: dist,
+            })
         })
         .collect();
     out.sort_unstable_by_key(|m| (m.distance, m.id));

@@ -40,7 +40,12 @@ const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
 
 impl Checksum {
     fn new() -> Self {
-        Checksum { lanes: [K1, K2, K1 ^ K2, !K1], buf: [0; 32], fill: 0, total: 0 }
+        Checksum {
+            lanes: [K1, K2, K1 ^ K2, !K1],
+            buf: [0; 32],
+            fill: 0,
+            total: 0,
+        }
     }
 
     #[inline]
@@ -48,7 +53,9 @@ impl Checksum {
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             let mut w = [0u8; 8];
             w.copy_from_slice(&b[i * 8..i * 8 + 8]);
-            *lane = (*lane ^ u64::from_le_bytes(w)).wrapping_mul(K1).rotate_left(31);
+            *lane = (*lane ^ u64::from_le_bytes(w))
+                .wrapping_mul(K1)
+                .rotate_left(31);
         }
     }
 
@@ -126,7 +133,10 @@ fn put_hashes<W: Write>(w: &mut Summing<'_, W>, vals: &[Words]) -> io::Result<()
 }
 
 pub(crate) fn save(index: &PdqIndex, out: &mut impl Write) -> io::Result<()> {
-    let mut w = Summing { inner: out, sum: Checksum::new() };
+    let mut w = Summing {
+        inner: out,
+        sum: Checksum::new(),
+    };
     w.put(MAGIC)?;
     w.put(&VERSION.to_le_bytes())?;
     w.put(&(TABLES as u32).to_le_bytes())?;
@@ -159,7 +169,10 @@ pub(crate) fn save(index: &PdqIndex, out: &mut impl Write) -> io::Result<()> {
 }
 
 fn bad(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("not a valid PDQ index file: {what}"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("not a valid PDQ index file: {what}"),
+    )
 }
 
 /// A bounds-checked cursor over the loaded bytes.
@@ -199,7 +212,9 @@ impl<'a> Cursor<'a> {
 }
 
 fn u32s(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 fn u64s(b: &[u8]) -> Vec<u64> {
@@ -271,7 +286,13 @@ pub(crate) fn load(input: &mut impl Read) -> io::Result<PdqIndex> {
     if !c.data.is_empty() {
         return Err(bad("trailing bytes"));
     }
-    let mut index = PdqIndex { segments, delta, delta_pos, len: 0, delta_cap: 0 };
+    let mut index = PdqIndex {
+        segments,
+        delta,
+        delta_pos,
+        len: 0,
+        delta_cap: 0,
+    };
     index.recount();
     Ok(index)
 }
@@ -330,9 +351,22 @@ fn load_segment(c: &mut Cursor<'_>) -> io::Result<Segment> {
                 return Err(bad("row numbers"));
             }
         }
-        tables.push(Table { offsets, rem, rows: row_bytes });
+        tables.push(Table {
+            offsets,
+            rem,
+            rows: row_bytes,
+        });
     }
-    Ok(Segment { dir_bits, row_width, hashes, ids, by_id, dead, dead_count, tables })
+    Ok(Segment {
+        dir_bits,
+        row_width,
+        hashes,
+        ids,
+        by_id,
+        dead,
+        dead_count,
+        tables,
+    })
 }
 
 #[cfg(test)]
@@ -349,8 +383,9 @@ mod tests {
     }
 
     fn sample() -> (Vec<u8>, usize) {
-        let entries: Vec<(u64, crate::Hash)> =
-            (0..200u64).map(|i| (i, [(i * 7 % 251) as u8; 32])).collect();
+        let entries: Vec<(u64, crate::Hash)> = (0..200u64)
+            .map(|i| (i, [(i * 7 % 251) as u8; 32]))
+            .collect();
         let index = PdqIndex::from_entries(entries);
         let mut bytes = Vec::new();
         save(&index, &mut bytes).expect("save");
@@ -375,7 +410,8 @@ mod tests {
         let header = 8 + 4 + 4 + 4 + 8;
         let seg_header = 8 + 4 + 4;
         let rows = 200usize;
-        let offsets_at = header + seg_header + rows * 32 + rows * 8 + rows * 4 + rows.div_ceil(64) * 8;
+        let offsets_at =
+            header + seg_header + rows * 32 + rows * 8 + rows * 4 + rows.div_ceil(64) * 8;
         let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
         let mut edit = |name: &'static str, f: &dyn Fn(&mut Vec<u8>)| {
             let mut b = bytes.clone();
@@ -386,9 +422,15 @@ mod tests {
         edit("version", &|b| b[8] = 9);
         edit("tables", &|b| b[12] = 12);
         edit("segments", &|b| b[16] = 0xff);
-        edit("delta count", &|b| b[20..28].copy_from_slice(&u64::MAX.to_le_bytes()));
-        edit("rows", &|b| b[header..header + 8].copy_from_slice(&u64::MAX.to_le_bytes()));
-        edit("rows zero", &|b| b[header..header + 8].copy_from_slice(&0u64.to_le_bytes()));
+        edit("delta count", &|b| {
+            b[20..28].copy_from_slice(&u64::MAX.to_le_bytes())
+        });
+        edit("rows", &|b| {
+            b[header..header + 8].copy_from_slice(&u64::MAX.to_le_bytes())
+        });
+        edit("rows zero", &|b| {
+            b[header..header + 8].copy_from_slice(&0u64.to_le_bytes())
+        });
         edit("dir bits", &|b| b[header + 8] = 30);
         edit("row width", &|b| b[header + 12] = 4);
         edit("first offset", &|b| b[offsets_at] = 1);

@@ -67,7 +67,11 @@ fn mixed_set(rng: &mut SplitMix, n: usize) -> Vec<(u64, Hash)> {
 fn check(index: &PdqIndex, stored: &[(u64, Hash)], query: &Hash, radius: u32) {
     let expect = brute_force(stored, query, radius);
     assert_eq!(index.search(query, radius), expect, "radius {radius}");
-    assert_eq!(index.search_multi_index_only(query, radius), expect, "radius {radius} (forced)");
+    assert_eq!(
+        index.search_multi_index_only(query, radius),
+        expect,
+        "radius {radius} (forced)"
+    );
 }
 
 /// Queries near stored hashes (so there are hits at every distance) and random ones.
@@ -103,7 +107,10 @@ fn large_mixed_set_matches_brute_force_at_every_radius_that_matters() {
     assert!(hits > 100, "the queries must produce hits ({hits})");
     // The radius-31 path on the big segment is the multi-index one.
     for q in &qs[..4] {
-        assert_eq!(index.search_multi_index_only(q, 31), brute_force(&stored, q, 31));
+        assert_eq!(
+            index.search_multi_index_only(q, 31),
+            brute_force(&stored, q, 31)
+        );
     }
 }
 
@@ -186,7 +193,11 @@ fn many_single_inserts_merge_into_few_segments_and_stay_exact() {
         index.insert(*id, h);
     }
     assert_eq!(index.len(), stored.len());
-    assert!(index.segment_count() <= 8, "{} segments", index.segment_count());
+    assert!(
+        index.segment_count() <= 8,
+        "{} segments",
+        index.segment_count()
+    );
     // Delete a third, then check.
     let mut live = Vec::new();
     for (i, (id, h)) in stored.iter().enumerate() {
@@ -221,7 +232,10 @@ fn hash_strategy() -> impl Strategy<Value = Hash> {
 
 /// A family: a root and copies with 0–40 distinct bits flipped.
 fn family_strategy() -> impl Strategy<Value = Vec<Hash>> {
-    (hash_strategy(), prop::collection::vec(prop::collection::btree_set(0usize..256, 0..=40), 1..12))
+    (
+        hash_strategy(),
+        prop::collection::vec(prop::collection::btree_set(0usize..256, 0..=40), 1..12),
+    )
         .prop_map(|(root, flips)| {
             flips
                 .into_iter()
@@ -237,7 +251,10 @@ fn family_strategy() -> impl Strategy<Value = Vec<Hash>> {
 }
 
 fn pool_strategy() -> impl Strategy<Value = Vec<Hash>> {
-    (prop::collection::vec(hash_strategy(), 1..40), prop::collection::vec(family_strategy(), 1..8))
+    (
+        prop::collection::vec(hash_strategy(), 1..40),
+        prop::collection::vec(family_strategy(), 1..8),
+    )
         .prop_map(|(mut uniform, families)| {
             uniform.extend(families.into_iter().flatten());
             uniform
@@ -256,7 +273,11 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 /// Query pool: stored hashes with a few flips plus random ones.
 fn query_strategy() -> impl Strategy<Value = Vec<(usize, Vec<usize>, Hash)>> {
     prop::collection::vec(
-        (any::<usize>(), prop::collection::vec(0usize..256, 0..36), hash_strategy()),
+        (
+            any::<usize>(),
+            prop::collection::vec(0usize..256, 0..36),
+            hash_strategy(),
+        ),
         1..6,
     )
 }
