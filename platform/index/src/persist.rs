@@ -311,7 +311,7 @@ fn load_segment(c: &mut Cursor<'_>) -> io::Result<Segment> {
     let hashes = hashes(c.len_of(rows, 32)?);
     let ids = u64s(c.len_of(rows, 8)?);
     let by_id = u32s(c.len_of(rows, 4)?);
-    if by_id.iter().any(|&r| r as usize >= n) {
+    if by_id.iter().copied().fold(0, u32::max) as usize >= n {
         return Err(bad("id order"));
     }
     let dead = u64s(c.len_of(rows.div_ceil(64), 8)?);
@@ -327,7 +327,7 @@ fn load_segment(c: &mut Cursor<'_>) -> io::Result<Segment> {
     for t in 0..TABLES {
         let offsets = u32s(c.len_of(buckets + 1, 4)?);
         if offsets[0] != 0
-            || offsets.windows(2).any(|w| w[0] > w[1])
+            || !offsets.windows(2).fold(true, |ok, w| ok & (w[0] <= w[1]))
             || offsets.last().copied() != Some(rows as u32)
         {
             return Err(bad("offsets"));
@@ -342,12 +342,17 @@ fn load_segment(c: &mut Cursor<'_>) -> io::Result<Segment> {
             row_bytes.reserve_exact(raw.len() + 4);
             row_bytes.extend_from_slice(raw);
             row_bytes.extend_from_slice(&[0u8; 4]);
-            let out_of_range = raw.chunks_exact(row_width).any(|ch| {
-                let mut b = [0u8; 4];
-                b[..row_width].copy_from_slice(ch);
-                u32::from_le_bytes(b) as usize >= n
-            });
-            if out_of_range {
+            // A max (not `any`) so the compiler can vectorise it.
+            let max = if row_width == 3 {
+                raw.chunks_exact(3)
+                    .map(|c| u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16)
+                    .fold(0, u32::max)
+            } else {
+                raw.chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .fold(0, u32::max)
+            };
+            if max as usize >= n {
                 return Err(bad("row numbers"));
             }
         }
