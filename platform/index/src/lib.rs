@@ -219,6 +219,15 @@ impl PdqIndex {
         self.segments.len()
     }
 
+    /// Rows (live and dead) of each static segment, oldest first, and the delta's length
+    /// (for diagnostics and the bench).
+    pub fn shape(&self) -> (Vec<usize>, usize) {
+        (
+            self.segments.iter().map(Segment::rows).collect(),
+            self.delta.len(),
+        )
+    }
+
     /// Writes the index in a compact versioned binary form.
     pub fn save_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
         persist::save(self, w)
