@@ -79,6 +79,9 @@ impl PdqIndex {
 
     /// Builds an index from `(id, hash)` pairs in one go (the fast way to load a list). When
     /// an id occurs more than once, the last pair wins, as with [`PdqIndex::insert`].
+    ///
+    /// # Panics
+    /// With 2³² − 1 entries or more (one segment numbers its rows with `u32`).
     pub fn from_entries(entries: impl IntoIterator<Item = (u64, Hash)>) -> Self {
         let entries: Vec<(u64, Words)> = entries
             .into_iter()
