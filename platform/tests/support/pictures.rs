@@ -24,7 +24,7 @@ pub fn photo(seed: u64, w: u32, h: u32) -> RgbImage {
         let cy = (rng.next() % u64::from(h)) as i64;
         let rx = 10 + (rng.next() % u64::from(w / 4)) as i64;
         let ry = 10 + (rng.next() % u64::from(h / 4)) as i64;
-        let ellipse = rng.next() % 2 == 0;
+        let ellipse = rng.next().is_multiple_of(2);
         for y in (cy - ry).max(0)..(cy + ry).min(i64::from(h)) {
             for x in (cx - rx).max(0)..(cx + rx).min(i64::from(w)) {
                 let (dx, dy) = ((x - cx) as f64 / rx as f64, (y - cy) as f64 / ry as f64);
