@@ -85,6 +85,8 @@ struct Shared {
     config: SidecarConfig,
     counters: Counters,
     latency: Latency,
+    /// Decodes running at once (one per core): bounds the memory uploads take.
+    decode_slots: tokio::sync::Semaphore,
 }
 
 /// Latency histogram of match requests (seconds), Prometheus style.
@@ -141,6 +143,13 @@ async fn match_bytes(State(st): State<Arc<Shared>>, body: Bytes) -> Response {
             "send the upload's bytes",
         );
     }
+    let Ok(_slot) = st.decode_slots.acquire().await else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "shutting down",
+        );
+    };
     let st2 = st.clone();
     let r = tokio::task::spawn_blocking(move || {
         let m = st2
@@ -476,6 +485,9 @@ impl Sidecar {
             config,
             counters,
             latency: Latency::new(),
+            decode_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         });
         Ok((Sidecar { shared }, sync_store))
     }
