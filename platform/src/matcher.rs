@@ -1,0 +1,427 @@
+//! Matching uploads against the local list.
+//!
+//! * PDQ: both qualities ≥ [`p::PDQ_MIN_QUALITY`], distance ≤ [`p::PDQ_MATCH_DISTANCE`],
+//!   through the PDQ index.
+//! * MD5 and SHA-256: exact lookups, pictures and videos (any file).
+//! * vPDQ: a video matches an item when ≥ [`p::VPDQ_MATCH_PERCENT`] % of the query's
+//!   usable frames (quality ≥ 50, distinct) are within distance 31 of some frame of
+//!   that item. Video frames live in the same index as pictures, under frame keys
+//!   ([`frame_key`]) that map back to the item.
+//! * Query expansion (on by default, [`crate::expand`]): each query picture is also
+//!   searched as its 8 dihedral variants and with uniform borders trimmed; a hit
+//!   reports the variant that matched and its distance.
+
+use std::collections::HashMap;
+
+use takedown_protocol::{self as p, ItemKind};
+
+use crate::index::{Hash, PdqIndex};
+use crate::store::{Change, Entry, Store};
+
+/// Which fingerprint matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashKind {
+    /// PDQ perceptual hash of a picture.
+    Pdq,
+    /// MD5 of the file.
+    Md5,
+    /// SHA-256 of the file.
+    Sha256,
+    /// vPDQ frames of a video.
+    Vpdq,
+}
+
+/// One listed item an upload matched.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Hit {
+    /// The listed item (use it for feedback).
+    pub item_id: i64,
+    /// The listed item's kind.
+    pub kind: ItemKind,
+    /// Which fingerprint matched.
+    pub hash: HashKind,
+    /// Hamming distance (0 for exact hashes; for vPDQ the largest distance among
+    /// the query frames that matched).
+    pub distance: u32,
+    /// The query variant that matched (`original`, `rotate90`, …, `trimmed`,
+    /// `trimmed+flipx`, …); `None` for exact hashes and vPDQ.
+    pub variant: Option<String>,
+    /// vPDQ only: percentage of the query's usable frames that matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_percent: Option<f64>,
+}
+
+/// A query PDQ with the name of the variant it comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryPdq {
+    /// Variant name (`original`, `rotate90`, `trimmed`, …).
+    pub variant: String,
+    /// The hash.
+    pub hash: Hash,
+    /// Its quality.
+    pub quality: u8,
+}
+
+/// Bit set on index ids that are video frames (pictures use the bare item id).
+const FRAME_FLAG: u64 = 1 << 63;
+/// Bits of the frame number within a frame key (8192 > the 7200 frames a video may have).
+const FRAME_BITS: u32 = 13;
+
+/// Index id of frame `idx` of video `item_id`.
+pub fn frame_key(item_id: i64, idx: usize) -> u64 {
+    FRAME_FLAG | ((item_id as u64) << FRAME_BITS) | idx as u64
+}
+
+/// The item of an index id, and whether it is a frame.
+fn item_of(key: u64) -> (i64, bool) {
+    if key & FRAME_FLAG != 0 {
+        (((key & !FRAME_FLAG) >> FRAME_BITS) as i64, true)
+    } else {
+        (key as i64, false)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct ItemInfo {
+    kind: ItemKind,
+    md5: [u8; 16],
+    sha256: [u8; 32],
+    in_index: bool,
+    frame_keys: Vec<u64>,
+}
+
+/// The in-memory view of the list the matcher searches: the PDQ index (pictures
+/// and video frames) and the exact-hash maps.
+pub struct Matcher {
+    index: PdqIndex,
+    md5: HashMap<[u8; 16], Vec<i64>>,
+    sha256: HashMap<[u8; 32], Vec<i64>>,
+    items: HashMap<i64, ItemInfo>,
+}
+
+fn push_id<K: std::hash::Hash + Eq>(m: &mut HashMap<K, Vec<i64>>, k: K, id: i64) {
+    let v = m.entry(k).or_default();
+    if !v.contains(&id) {
+        v.push(id);
+    }
+}
+
+fn drop_id<K: std::hash::Hash + Eq>(m: &mut HashMap<K, Vec<i64>>, k: &K, id: i64) {
+    if let Some(v) = m.get_mut(k) {
+        v.retain(|&x| x != id);
+        if v.is_empty() {
+            m.remove(k);
+        }
+    }
+}
+
+impl Default for Matcher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Matcher {
+    /// An empty matcher.
+    pub fn new() -> Self {
+        Matcher {
+            index: PdqIndex::new(),
+            md5: HashMap::new(),
+            sha256: HashMap::new(),
+            items: HashMap::new(),
+        }
+    }
+
+    /// Builds the matcher from the store's active entries.
+    pub fn from_store(store: &Store) -> crate::error::Result<Self> {
+        let mut m = Matcher::new();
+        store.for_each_active(|e| m.upsert(&e))?;
+        Ok(m)
+    }
+
+    /// Applies a committed sync page.
+    pub fn apply(&mut self, changes: &[Change]) {
+        for c in changes {
+            match c {
+                Change::Upsert(e) => self.upsert(e),
+                Change::Remove { item_id, .. } => self.remove(*item_id),
+            }
+        }
+    }
+
+    /// Adds (or replaces) an entry.
+    pub fn upsert(&mut self, e: &Entry) {
+        self.remove(e.item_id);
+        let in_index = match e.pdq {
+            Some(pdq) if e.kind == ItemKind::Image && pdq.quality >= p::PDQ_MIN_QUALITY => {
+                self.index.insert(e.item_id as u64, &pdq.hash);
+                true
+            }
+            _ => false,
+        };
+        let mut frame_keys = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, f) in e.frames.iter().enumerate() {
+            if f.pdq.quality >= p::PDQ_MIN_QUALITY && seen.insert(f.pdq.hash) {
+                let k = frame_key(e.item_id, i);
+                self.index.insert(k, &f.pdq.hash);
+                frame_keys.push(k);
+            }
+        }
+        push_id(&mut self.md5, e.md5, e.item_id);
+        push_id(&mut self.sha256, e.sha256, e.item_id);
+        self.items.insert(
+            e.item_id,
+            ItemInfo {
+                kind: e.kind,
+                md5: e.md5,
+                sha256: e.sha256,
+                in_index,
+                frame_keys,
+            },
+        );
+    }
+
+    /// Removes an item (withdrawn); no-op when it is not present.
+    pub fn remove(&mut self, item_id: i64) {
+        let Some(info) = self.items.remove(&item_id) else {
+            return;
+        };
+        if info.in_index {
+            self.index.remove(item_id as u64);
+        }
+        for k in &info.frame_keys {
+            self.index.remove(*k);
+        }
+        drop_id(&mut self.md5, &info.md5, item_id);
+        drop_id(&mut self.sha256, &info.sha256, item_id);
+    }
+
+    /// Number of items on the list.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Number of hashes in the PDQ index (pictures and video frames).
+    pub fn indexed_hashes(&self) -> usize {
+        self.index.len()
+    }
+
+    fn kind(&self, item_id: i64) -> ItemKind {
+        self.items.get(&item_id).map_or(ItemKind::Image, |i| i.kind)
+    }
+
+    /// Items whose MD5 or SHA-256 equals the file's.
+    pub fn match_exact(&self, md5: &[u8; 16], sha256: &[u8; 32]) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for (ids, hash) in [
+            (self.md5.get(md5), HashKind::Md5),
+            (self.sha256.get(sha256), HashKind::Sha256),
+        ] {
+            for &id in ids.into_iter().flatten() {
+                hits.push(Hit {
+                    item_id: id,
+                    kind: self.kind(id),
+                    hash,
+                    distance: 0,
+                    variant: None,
+                    matched_percent: None,
+                });
+            }
+        }
+        hits
+    }
+
+    /// Listed pictures within the PDQ rule of any query variant: one hit per item,
+    /// the variant with the smallest distance (the earlier variant on ties).
+    /// Query variants of quality below 50 are not searched.
+    pub fn match_pdq(&self, queries: &[QueryPdq]) -> Vec<Hit> {
+        let mut best: HashMap<i64, (u32, usize)> = HashMap::new();
+        for (qi, q) in queries.iter().enumerate() {
+            if q.quality < p::PDQ_MIN_QUALITY {
+                continue;
+            }
+            for m in self.index.search(&q.hash, p::PDQ_MATCH_DISTANCE) {
+                let (item, is_frame) = item_of(m.id);
+                if is_frame {
+                    continue;
+                }
+                let e = best.entry(item).or_insert((m.distance, qi));
+                if (m.distance, qi) < *e {
+                    *e = (m.distance, qi);
+                }
+            }
+        }
+        let mut hits: Vec<Hit> = best
+            .into_iter()
+            .map(|(item_id, (distance, qi))| Hit {
+                item_id,
+                kind: ItemKind::Image,
+                hash: HashKind::Pdq,
+                distance,
+                variant: Some(queries[qi].variant.clone()),
+                matched_percent: None,
+            })
+            .collect();
+        hits.sort_by_key(|h| (h.distance, h.item_id));
+        hits
+    }
+
+    /// Listed videos matched by the vPDQ rule, given the query's frames as
+    /// (hash, quality).
+    pub fn match_frames(&self, frames: &[(Hash, u8)]) -> Vec<Hit> {
+        let mut seen = std::collections::HashSet::new();
+        let usable: Vec<&Hash> = frames
+            .iter()
+            .filter(|(h, q)| *q >= p::PDQ_MIN_QUALITY && seen.insert(*h))
+            .map(|(h, _)| h)
+            .collect();
+        if usable.is_empty() {
+            return Vec::new();
+        }
+        // Per item: query frames matched, and the worst of their best distances.
+        let mut per_item: HashMap<i64, (usize, u32)> = HashMap::new();
+        for q in &usable {
+            let mut best_here: HashMap<i64, u32> = HashMap::new();
+            for m in self.index.search(q, p::PDQ_MATCH_DISTANCE) {
+                let (item, is_frame) = item_of(m.id);
+                if is_frame {
+                    best_here.entry(item).or_insert(m.distance);
+                }
+            }
+            for (item, d) in best_here {
+                let e = per_item.entry(item).or_insert((0, 0));
+                e.0 += 1;
+                e.1 = e.1.max(d);
+            }
+        }
+        let n = usable.len() as f64;
+        let mut hits: Vec<Hit> = per_item
+            .into_iter()
+            .filter_map(|(item_id, (k, worst))| {
+                let pct = k as f64 * 100.0 / n;
+                (pct >= p::VPDQ_MATCH_PERCENT).then_some(Hit {
+                    item_id,
+                    kind: ItemKind::Video,
+                    hash: HashKind::Vpdq,
+                    distance: worst,
+                    variant: None,
+                    matched_percent: Some(pct),
+                })
+            })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.matched_percent
+                .partial_cmp(&a.matched_percent)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.item_id.cmp(&b.item_id))
+        });
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{FrameValue, PdqValue};
+
+    fn h(bits: &[usize]) -> Hash {
+        let mut x = [0u8; 32];
+        for &b in bits {
+            x[31 - b / 8] |= 1 << (b % 8);
+        }
+        x
+    }
+
+    fn image(id: i64, hash: Hash, quality: u8) -> Entry {
+        Entry {
+            item_id: id,
+            seq: id,
+            kind: ItemKind::Image,
+            md5: [id as u8; 16],
+            sha256: [id as u8; 32],
+            pdq: Some(PdqValue { hash, quality }),
+            frames: vec![],
+        }
+    }
+
+    fn q(hash: Hash, quality: u8) -> Vec<QueryPdq> {
+        vec![QueryPdq {
+            variant: "original".into(),
+            hash,
+            quality,
+        }]
+    }
+
+    #[test]
+    fn pdq_rule_is_distance_31_and_quality_50_on_both_sides() {
+        let mut m = Matcher::new();
+        m.upsert(&image(1, h(&[]), 90));
+        m.upsert(&image(2, h(&[]), 49)); // too weak to be indexed
+        let at31: Vec<usize> = (0..31).collect();
+        let at32: Vec<usize> = (0..32).collect();
+        let hits = m.match_pdq(&q(h(&at31), 60));
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].item_id, hits[0].distance), (1, 31));
+        assert!(m.match_pdq(&q(h(&at32), 60)).is_empty());
+        assert!(m.match_pdq(&q(h(&[]), 49)).is_empty());
+        // Exact hashes still find the weak one.
+        assert_eq!(m.match_exact(&[2; 16], &[0; 32])[0].item_id, 2);
+        // Withdrawal removes every trace.
+        m.remove(1);
+        assert!(m.match_pdq(&q(h(&[]), 90)).is_empty());
+        assert!(m.match_exact(&[1; 16], &[1; 32]).is_empty());
+    }
+
+    #[test]
+    fn vpdq_needs_80_percent_of_the_query_frames_of_one_item() {
+        let frames = |hs: &[Hash]| -> Vec<FrameValue> {
+            hs.iter()
+                .enumerate()
+                .map(|(i, &hash)| FrameValue {
+                    t: i as f64,
+                    pdq: PdqValue { hash, quality: 90 },
+                })
+                .collect()
+        };
+        let f: Vec<Hash> = (0..5)
+            .map(|i| h(&(i * 50..i * 50 + 40).collect::<Vec<_>>()))
+            .collect();
+        let mut m = Matcher::new();
+        m.upsert(&Entry {
+            item_id: 7,
+            seq: 1,
+            kind: ItemKind::Video,
+            md5: [0; 16],
+            sha256: [0; 32],
+            pdq: None,
+            frames: frames(&f[..4]),
+        });
+        // A picture with the first frame's hash is not a video match, and vice versa.
+        m.upsert(&image(8, f[0], 90));
+        let all: Vec<(Hash, u8)> = f.iter().map(|&x| (x, 90)).collect();
+        // 4 of 5 query frames match: 80 %.
+        let hits = m.match_frames(&all);
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].item_id, hits[0].hash), (7, HashKind::Vpdq));
+        assert_eq!(hits[0].matched_percent, Some(80.0));
+        // 4 of 6 do not (66 %).
+        let mut six = all.clone();
+        six.push((h(&(0..128).collect::<Vec<_>>()), 90));
+        assert!(m.match_frames(&six).is_empty());
+        // Low-quality query frames do not count.
+        six.last_mut().unwrap().1 = 10;
+        assert_eq!(m.match_frames(&six).len(), 1);
+        let pic = m.match_pdq(&q(f[0], 90));
+        assert_eq!(pic.iter().map(|h| h.item_id).collect::<Vec<_>>(), vec![8]);
+        m.remove(7);
+        assert!(m.match_frames(&all).is_empty());
+        assert_eq!(m.indexed_hashes(), 1);
+    }
+}
