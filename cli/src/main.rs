@@ -2,12 +2,16 @@
 //!
 //! * `takedown hash [--json] PATH...` — fingerprints of files and directories.
 //! * `takedown compare A B` — PDQ distance between two files or hashes.
+//! * `takedown match PATH...`, `takedown platform …` — the platform kit (`takedown-platform`).
+//! * `takedown demo` — the whole system on this machine (`takedown-demo`).
 
 mod compare;
+mod dispatch;
 mod hash;
 mod video;
 
 use clap::{Parser, Subcommand};
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -36,6 +40,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Scan files and directories for copies of listed pictures and videos (the platform
+    /// kit: runs `takedown-platform match`; `takedown match --help` for its options).
+    #[command(disable_help_flag = true)]
+    Match {
+        /// Arguments for `takedown-platform match`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// The platform kit: `sync`, `match`, `feedback`, `serve`, `status` (runs `takedown-platform`).
+    #[command(disable_help_flag = true)]
+    Platform {
+        /// A `takedown-platform` subcommand and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run the whole system on this machine: service, phone core and platform kit, step
+    /// by step (runs `takedown-demo`).
+    #[command(disable_help_flag = true)]
+    Demo {
+        /// Arguments for `takedown-demo`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -43,6 +70,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Hash(args) => hash::run(args),
         Command::Compare { a, b, json } => compare::run(&a, &b, json),
+        Command::Match { mut args } => {
+            args.insert(0, "match".into());
+            dispatch::forward("takedown-platform", "takedown-platform", args)
+        }
+        Command::Platform { args } => {
+            dispatch::forward("takedown-platform", "takedown-platform", args)
+        }
+        Command::Demo { args } => dispatch::forward("takedown-demo", "takedown-demo", args),
     }
 }
 

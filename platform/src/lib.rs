@@ -28,11 +28,7 @@ pub mod sidecar;
 pub mod store;
 pub mod sync;
 
-mod index_shim;
-
-/// The PDQ index (a linear-scan stand-in until `takedown-pdq-index` is merged).
-pub mod index {
-    pub use crate::index_shim::*;
-}
+/// The exact PDQ range-search index (`takedown-pdq-index`, ADR 0400).
+pub use takedown_pdq_index as index;
 
 pub use error::{Error, Result};
