@@ -78,11 +78,9 @@ def _is_int(v: t.Any) -> bool:
 def _hex(entry: t.Mapping[str, t.Any], name: str, pattern: t.Pattern[str]) -> str:
     v = entry.get(name)
     if not isinstance(v, str) or pattern.fullmatch(v) is None:
+        chars = 32 if pattern is _HEX32 else 64
         raise EntryError(
-            entry.get("seq"),
-            entry.get("item_id"),
-            name,
-            f"expected {pattern.pattern[-3:-1]} hex characters",
+            entry.get("seq"), entry.get("item_id"), name, f"expected {chars} hex characters"
         )
     return v.lower()
 
