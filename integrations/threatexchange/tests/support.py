@@ -12,7 +12,6 @@ import threading
 import typing as t
 
 import pytest
-import requests
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 REQUIRE = os.environ.get("TAKEDOWN_REQUIRE_PYTX") == "1"
@@ -92,6 +91,8 @@ class Service:
                 + (data_dir / "server.log").read_text(errors="replace")
             )
         self.url = first[len("listening on ") :]
+        import requests  # a dependency of python-threatexchange
+
         self.http = requests.Session()
 
     def stop(self) -> None:
