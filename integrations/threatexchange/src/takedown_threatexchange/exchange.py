@@ -21,6 +21,7 @@ import os
 import pathlib
 import time
 import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import requests
@@ -283,6 +284,13 @@ class TakedownSignalExchangeAPI(
 
     # --- fetch ----------------------------------------------------------------
 
+    def _get_page(self, cursor: int, limit: int) -> t.Any:
+        resp = self._request("GET", "/v1/sync", params={"cursor": cursor, "limit": limit})
+        try:
+            return resp.json()
+        except ValueError as e:
+            raise wire.PageError("sync answer is not JSON") from e
+
     def fetch_iter(
         self,
         _supported_signal_types: t.Sequence[t.Type[SignalType]],
@@ -290,28 +298,32 @@ class TakedownSignalExchangeAPI(
     ) -> t.Iterator[state.FetchDelta[int, wire.Record, TakedownCheckpoint]]:
         cursor = 0 if checkpoint is None else checkpoint.cursor
         limit = max(1, min(int(self.collab.page_size), MAX_PAGE_SIZE))
-        while True:
-            resp = self._request(
-                "GET", "/v1/sync", params={"cursor": cursor, "limit": limit}
-            )
-            try:
-                body = resp.json()
-            except ValueError as e:
-                raise wire.PageError("sync answer is not JSON") from e
-            page = wire.parse_page(body, cursor)
-            for err in page.malformed:
-                self.malformed_entries += 1
-                log.warning("takedown: skipping malformed %s", err)
-            updates: t.Dict[int, t.Optional[wire.Record]] = {}
-            for ch in page.changes:  # ascending seq: the last change of an item wins
-                updates[ch.item_id] = ch.record
-            if page.next_cursor != cursor or updates:
-                yield state.FetchDelta(
-                    updates, TakedownCheckpoint(page.next_cursor, int(time.time()))
-                )
-            cursor = page.next_cursor
-            if not page.has_more:
-                return
+        # While one page is checked and merged, the next one is already being
+        # asked for (the service's work overlaps ours). Pages are still
+        # yielded strictly in order, each with the cursor after it.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="takedown-sync")
+        try:
+            pending: Future = pool.submit(self._get_page, cursor, limit)
+            while True:
+                body = pending.result()
+                page = wire.parse_page(body, cursor)
+                if page.has_more:
+                    pending = pool.submit(self._get_page, page.next_cursor, limit)
+                for err in page.malformed:
+                    self.malformed_entries += 1
+                    log.warning("takedown: skipping malformed %s", err)
+                updates: t.Dict[int, t.Optional[wire.Record]] = {}
+                for ch in page.changes:  # ascending seq: an item's last change wins
+                    updates[ch.item_id] = ch.record
+                if page.next_cursor != cursor or updates:
+                    yield state.FetchDelta(
+                        updates, TakedownCheckpoint(page.next_cursor, int(time.time()))
+                    )
+                cursor = page.next_cursor
+                if not page.has_more:
+                    return
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     @classmethod
     def naive_convert_to_signal_type(
