@@ -56,6 +56,23 @@ EOF
 t1=$(now)
 populate=$(secs "$t0" "$t1")
 
+# 0. The service alone: every sync page fetched with curl, nothing parsed.
+t0=$(now)
+"$PY" - "$URL" "$KEY" <<'EOF2'
+import json, subprocess, sys
+url, key = sys.argv[1], sys.argv[2]
+cursor, more = 0, True
+while more:
+    out = subprocess.run(["curl", "-sf", "-H", f"Authorization: Bearer {key}",
+                          f"{url}/v1/sync?cursor={cursor}&limit=50000"],
+                         check=True, capture_output=True).stdout
+    tail = out[-200:].decode()  # next_cursor/has_more close the object
+    cursor = int(tail.split('"next_cursor":')[1].split(",")[0].split("}")[0])
+    more = '"has_more":true' in tail
+EOF2
+t1=$(now)
+raw_sync=$(secs "$t0" "$t1")
+
 # 1. The extension.
 export HOME="$work/ext" TX_STATEDIR="$work/ext/.tx" TX_TAKEDOWN_API_KEY="$KEY"
 mkdir -p "$HOME"
@@ -89,6 +106,7 @@ echo "list: $N entries (records, PDQ q>=50: $ext_pdq; export lines: $lines); pop
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| %-52s | %10s | %14s |\n' "path" "fetch (s)" "+ index (s)"
 printf '| %-52s | %10s | %14s |\n' "----" "---:" "---:"
+printf '| %-52s | %10s | %14s |\n' "service alone: all sync pages by curl (no parsing)" "$raw_sync" ""
 printf '| %-52s | %10s | %14s |\n' "extension: threatexchange fetch (sync, pages 50000)" "$ext_fetch" "$ext_index"
 printf '| %-52s | %10s | %14s |\n' "file export: download /v1/export/threatexchange" "$download" ""
 printf '| %-52s | %10s | %14s |\n' "file export: threatexchange fetch (local_file)" "$file_fetch" "$file_index"
