@@ -43,6 +43,11 @@ scripts/swift-tests.sh 2>&1 | tee "$log/swift.log"
 [ "${PIPESTATUS[0]}" = 0 ] || broken+=("Swift tests")
 count "$log/swift.log" '/Test Suite .All tests. (passed|failed)/ { getline; n = $2; f = $5 } END { print n - f, f+0 }'
 
+step "python-threatexchange extension (pytest, real service on loopback)"
+scripts/pytx-tests.sh 2>&1 | tee "$log/pytx.log"
+[ "${PIPESTATUS[0]}" = 0 ] || broken+=("pytx tests")
+count "$log/pytx.log" '/^pytx: [0-9]+ passed, [0-9]+ failed/ { p = $2; f = $4 } END { print p+0, f+0 }'
+
 echo
 if [ ${#broken[@]} -gt 0 ]; then
   echo "FAILED steps: ${broken[*]}"
