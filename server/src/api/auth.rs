@@ -1,0 +1,116 @@
+//! Authentication as extractors: [`CaseAccess`] (case number in the path plus
+//! the case token) and [`PlatformAccess`] (a platform API key). A handler
+//! that takes one runs only for an authenticated caller.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+
+use crate::AppState;
+use crate::domain;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// The bearer credential of a request, if it has one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let v = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?;
+    Some(v.trim())
+}
+
+fn client_ip(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+fn throttled(st: &AppState, ip: IpAddr) -> Result<(), ApiError> {
+    if st.throttle.blocked(ip) {
+        Metrics::add(&st.metrics.rate_limited, 1);
+        return Err(ApiError::rate_limited(
+            "too many failed attempts; wait and retry",
+        ));
+    }
+    Ok(())
+}
+
+fn failed(st: &AppState, ip: IpAddr) {
+    st.throttle.fail(ip);
+    Metrics::add(&st.metrics.auth_failures, 1);
+}
+
+/// The case named by the `{case_number}` path segment, opened by its token
+/// (`Authorization: Bearer <token>`). An unknown case and a wrong token are
+/// refused identically (404).
+#[derive(Debug, Clone, Copy)]
+pub struct CaseAccess {
+    /// The case's row id.
+    pub case_id: i64,
+}
+
+impl FromRequestParts<Arc<AppState>> for CaseAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        st: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, st)
+            .await
+            .map_err(|_| ApiError::case_not_found())?;
+        let number = params
+            .get("case_number")
+            .ok_or_else(ApiError::case_not_found)?;
+        let ip = client_ip(parts);
+        throttled(st, ip)?;
+        let Some(token) = bearer(&parts.headers) else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the case token is required (Authorization: Bearer <token>)",
+            )
+            .field("Authorization"));
+        };
+        match domain::authenticate_case(&st.store, number, token).await? {
+            Some(case_id) => Ok(CaseAccess { case_id }),
+            None => {
+                failed(st, ip);
+                Err(ApiError::case_not_found())
+            }
+        }
+    }
+}
+
+/// A platform, authenticated by its API key (`Authorization: Bearer <key>`).
+#[derive(Debug, Clone, Copy)]
+pub struct PlatformAccess {
+    /// The platform's row id.
+    pub platform_id: i64,
+}
+
+impl FromRequestParts<Arc<AppState>> for PlatformAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        st: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = client_ip(parts);
+        throttled(st, ip)?;
+        let key = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+        match domain::authenticate_platform(&st.store, key).await? {
+            Some(platform_id) => Ok(PlatformAccess { platform_id }),
+            None => {
+                failed(st, ip);
+                Err(ApiError::unauthorized())
+            }
+        }
+    }
+}
