@@ -131,6 +131,9 @@ impl Validate for FeedbackRequest {
 
 /// Decodes and validates a JSON request body.
 ///
+/// Objects only: a JSON array where the type has an object is refused (serde
+/// alone would read a struct from a positional array).
+///
 /// Never panics on any input; the error names the field to blame, as a path
 /// like `items[0].image.pdq` (for unknown and missing fields, the path ends
 /// with the field's own name).
@@ -146,8 +149,55 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, FieldErr
             message: strip_position(&e.to_string()),
         });
     }
+    objects_only(body)?;
     value.validate()?;
     Ok(value)
+}
+
+/// Fields whose value is a list; everywhere else a request body has objects
+/// or scalars, never a positional array (serde would read a struct from one).
+const LIST_FIELDS: &[&str] = &["items", "frames", "events"];
+
+/// Rejects JSON arrays where an object belongs: the body itself, and every
+/// field but the lists of [`LIST_FIELDS`] (whose elements are objects).
+fn objects_only(body: &[u8]) -> Result<(), FieldError> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| FieldError {
+        field: None,
+        message: format!("malformed JSON: {}", strip_position(&e.to_string())),
+    })?;
+    if !v.is_object() {
+        return Err(FieldError {
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
+    walk(&v, "", false)
+}
+
+fn walk(v: &serde_json::Value, path: &str, list_ok: bool) -> Result<(), FieldError> {
+    match v {
+        serde_json::Value::Array(a) => {
+            if !list_ok {
+                return Err(FieldError::new(path, "must be a JSON object, not an array"));
+            }
+            for (i, e) in a.iter().enumerate() {
+                walk(e, &format!("{path}[{i}]"), false)?;
+            }
+            Ok(())
+        }
+        serde_json::Value::Object(m) => {
+            for (k, e) in m {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(e, &p, LIST_FIELDS.contains(&k.as_str()))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn path_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
@@ -281,6 +331,27 @@ mod tests {
         );
         let e = decode::<CreateCaseRequest>(body(&v).as_bytes()).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("items[0].video.frames[1].t"));
+    }
+
+    #[test]
+    fn arrays_in_place_of_objects_are_refused_naming_the_field() {
+        let e = decode::<CreateCaseRequest>(
+            format!(r#"["abcdefghijklmnop",{{"person_shown_was_under_18":true,"submitter":"person_shown"}},[{}]]"#, img(""))
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, None);
+        let b = body(&img("")).replace(
+            r#"{"person_shown_was_under_18":true,"submitter":"person_shown"}"#,
+            r#"[true,"person_shown"]"#,
+        );
+        let e = decode::<CreateCaseRequest>(b.as_bytes()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("attestations"));
+        let item = format!(r#"{{"image":["{MD5}","{SHA}","{SHA}",90]}}"#);
+        let e = decode::<CreateCaseRequest>(body(&item).as_bytes()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("items[0].image"));
+        let e = decode::<FeedbackRequest>(br#"{"events":[["e-1",1,"matched",null]]}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("events[0]"));
     }
 
     #[test]

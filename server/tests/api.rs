@@ -19,6 +19,7 @@ both_backends!(
     operations_endpoints,
     per_client_rate_limit,
     arbitrary_bodies_never_cause_5xx,
+    json_arrays_are_not_accepted_in_place_of_objects,
 );
 
 async fn case_lifecycle(b: Backend) {
@@ -802,5 +803,62 @@ async fn arbitrary_bodies_never_cause_5xx(b: Backend) {
     }
     let (entries, _) = h.sync_all(&s.platform_key, 0, 1000).await;
     assert_eq!(entries.len(), 1, "no arbitrary body wrote anything");
+    s.stop().await;
+}
+
+async fn json_arrays_are_not_accepted_in_place_of_objects(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let item = image_item();
+    // The whole body as a positional array: [idempotency_key, attestations, items].
+    let positional = json!([
+        idem_key(),
+        {"person_shown_was_under_18": true, "submitter": "person_shown"},
+        [item.clone()]
+    ]);
+    let r = h.post("/v1/cases", None, &positional).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.code(), "malformed_body");
+    // Nested objects as arrays, each named.
+    let mut body = case_body(&idem_key(), vec![item.clone()]);
+    body["attestations"] = json!([true, "person_shown"]);
+    let r = h.post("/v1/cases", None, &body).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.field().as_deref(), Some("attestations"));
+    let img = &item["image"];
+    let as_array = json!({"image": [img["md5"], img["sha256"], img["pdq"], img["quality"]]});
+    let r = h
+        .post("/v1/cases", None, &case_body(&idem_key(), vec![as_array]))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.field().as_deref(), Some("items[0].image"));
+    let (number, token, ids) = create_case(h, vec![item]).await;
+    let r = h
+        .post(
+            &format!("/v1/cases/{number}/items"),
+            Some(&token),
+            &json!([idem_key(), [image_item()]]),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = h
+        .post(
+            "/v1/feedback",
+            Some(&s.platform_key),
+            &json!({"events": [["e-1", ids[0], "matched", null]]}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.field().as_deref(), Some("events[0]"));
+    // Nothing but the one object-shaped case was written.
+    let (entries, _) = h.sync_all(&s.platform_key, 0, 100).await;
+    assert_eq!(entries.len(), 1);
+    let st = h
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(st["summary"]["matches"], 0);
     s.stop().await;
 }
