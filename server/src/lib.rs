@@ -144,6 +144,7 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
         }
         _ => next.run(req).await,
     };
+    let resp = json_errors(resp);
     let took = start.elapsed();
     let status = resp.status().as_u16();
     st.metrics.observe(&route, method, status, took);
@@ -156,6 +157,16 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
         "request"
     );
     resp
+}
+
+/// Every error answer is JSON: one made without a JSON body below the
+/// handlers (by a layer or an extractor) gets the standard error body.
+fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || api::is_json(resp.headers()) {
+        return resp;
+    }
+    api::json_error_for(status).into_response()
 }
 
 /// Serves until `shutdown` resolves, then stops accepting connections,

@@ -20,6 +20,7 @@ both_backends!(
     per_client_rate_limit,
     arbitrary_bodies_never_cause_5xx,
     json_arrays_are_not_accepted_in_place_of_objects,
+    json_content_type_is_required_and_bearer_is_case_insensitive,
 );
 
 async fn case_lifecycle(b: Backend) {
@@ -860,5 +861,70 @@ async fn json_arrays_are_not_accepted_in_place_of_objects(b: Backend) {
         .await
         .json();
     assert_eq!(st["summary"]["matches"], 0);
+    s.stop().await;
+}
+
+/// Bodies must be declared JSON (415 otherwise, as JSON), and the `Bearer`
+/// scheme is matched in any case.
+async fn json_content_type_is_required_and_bearer_is_case_insensitive(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let body = serde_json::to_vec(&case_body(&idem_key(), vec![image_item()])).unwrap();
+    for headers in [
+        vec![("content-type", "text/plain")],
+        vec![("content-type", "application/x-www-form-urlencoded")],
+        vec![],
+    ] {
+        let r = h
+            .send_headers("POST", "/v1/cases", &headers, body.clone())
+            .await;
+        assert_eq!(r.status, 415, "{headers:?}: {}", r.text());
+        assert_eq!(r.code(), "unsupported_media_type");
+        assert!(r.content_type.starts_with("application/json"));
+    }
+    let r = h
+        .send_headers(
+            "POST",
+            "/v1/cases",
+            &[("content-type", "Application/JSON; charset=utf-8")],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = r.json();
+    let (number, token) = (
+        v["case_number"].as_str().unwrap().to_string(),
+        v["case_token"].as_str().unwrap().to_string(),
+    );
+    for scheme in ["BEARER", "bearer", "Bearer", "bEaReR"] {
+        let auth = format!("{scheme} {token}");
+        let r = h
+            .send_headers(
+                "GET",
+                &format!("/v1/cases/{number}"),
+                &[("authorization", &auth)],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{scheme}: {}", r.text());
+        let auth = format!("{scheme} {}", s.platform_key);
+        let r = h
+            .send_headers("GET", "/v1/sync", &[("authorization", &auth)], vec![])
+            .await;
+        assert_eq!(r.status, 200, "{scheme}: {}", r.text());
+    }
+    // Feedback and additions need JSON too; nothing is written without it.
+    let auth = format!("Bearer {}", s.platform_key);
+    let r = h
+        .send_headers(
+            "POST",
+            "/v1/feedback",
+            &[("authorization", &auth), ("content-type", "text/json")],
+            br#"{"events":[]}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 415, "{}", r.text());
     s.stop().await;
 }

@@ -15,13 +15,13 @@ use crate::domain;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
-/// The bearer credential of a request, if it has one.
+/// The bearer credential of a request, if it has one (the scheme name is
+/// case-insensitive, RFC 9110 §11.1).
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let v = v
-        .strip_prefix("Bearer ")
-        .or_else(|| v.strip_prefix("bearer "))?;
-    Some(v.trim())
+    let (scheme, credential) = v.trim_start().split_once(' ')?;
+    let credential = credential.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
 }
 
 fn client_ip(parts: &Parts) -> IpAddr {
@@ -111,6 +111,27 @@ impl FromRequestParts<Arc<AppState>> for PlatformAccess {
                 failed(st, ip);
                 Err(ApiError::unauthorized())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for (v, want) in [
+            ("Bearer abc", Some("abc")),
+            ("BEARER abc", Some("abc")),
+            ("bEaReR  abc ", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer ", None),
+            ("Bearerabc", None),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v.parse().unwrap());
+            assert_eq!(bearer(&h), want, "{v:?}");
         }
     }
 }

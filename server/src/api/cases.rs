@@ -1,25 +1,21 @@
 //! `/v1/cases…`: the victim's side (open, read, add, withdraw).
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use takedown_protocol as p;
 
 use super::auth::CaseAccess;
-use super::{St, body_bytes, created_or_ok, json};
+use super::{JsonBody, St, created_or_ok, json};
 use crate::domain;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::store::{StoreError, WithdrawTarget};
 
 /// `POST /v1/cases`
-pub async fn create(
-    State(st): St,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let req: p::CreateCaseRequest = p::decode(&body_bytes(body)?)?;
+pub async fn create(State(st): St, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let req: p::CreateCaseRequest = p::decode(&body)?;
     let resp = domain::create_case(&st.store, &req, crate::now()).await?;
     if resp.created {
         Metrics::add(&st.metrics.cases_created, 1);
@@ -38,9 +34,9 @@ pub async fn status(State(st): St, case: CaseAccess) -> Result<Response, ApiErro
 pub async fn add_items(
     State(st): St,
     case: CaseAccess,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let req: p::AddItemsRequest = p::decode(&body_bytes(body)?)?;
+    let req: p::AddItemsRequest = p::decode(&body)?;
     let resp = domain::add_items(&st.store, case.case_id, &req, crate::now()).await?;
     if resp.created {
         Metrics::add(&st.metrics.items_added, resp.item_ids.len() as u64);

@@ -13,9 +13,9 @@ pub mod sync;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
@@ -66,6 +66,59 @@ pub(crate) fn body_bytes(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiE
             )
         }
     })
+}
+
+/// Whether the request says its body is JSON (`application/json`, any
+/// parameters, any case).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A request body declared as `application/json` (415 otherwise), read
+/// within the body limit (413). Parsing is the handler's, by `p::decode`.
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON (Content-Type: application/json)",
+            )
+            .field("Content-Type"));
+        }
+        let body = Bytes::from_request(req, state).await;
+        body_bytes(body).map(JsonBody)
+    }
+}
+
+/// The JSON error answer for an error response that has none (an answer made
+/// by a layer below the handlers): every error the service gives is JSON.
+pub(crate) fn json_error_for(status: StatusCode) -> ApiError {
+    let code = match status {
+        StatusCode::BAD_REQUEST => "malformed_request",
+        StatusCode::NOT_FOUND => "no_route",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        s if s.is_server_error() => "unavailable",
+        _ => "error",
+    };
+    ApiError::new(
+        status,
+        code,
+        status.canonical_reason().unwrap_or("error").to_lowercase(),
+    )
 }
 
 /// Any unknown route.

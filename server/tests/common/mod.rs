@@ -339,6 +339,40 @@ impl Http {
         })
     }
 
+    /// A request with exactly these headers (no defaults added).
+    pub async fn send_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Resp {
+        let mut b = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{}", self.addr, path));
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let resp = self
+            .client
+            .request(b.body(Full::new(Bytes::from(body))).expect("request"))
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        Resp {
+            status,
+            body,
+            content_type,
+        }
+    }
+
     pub async fn get(&self, path: &str, auth: Option<&str>) -> Resp {
         self.send("GET", path, auth, None).await
     }
