@@ -21,6 +21,7 @@ both_backends!(
     arbitrary_bodies_never_cause_5xx,
     json_arrays_are_not_accepted_in_place_of_objects,
     json_content_type_is_required_and_bearer_is_case_insensitive,
+    concurrent_feedback_from_many_platforms_always_succeeds,
 );
 
 async fn case_lifecycle(b: Backend) {
@@ -926,5 +927,56 @@ async fn json_content_type_is_required_and_bearer_is_case_insensitive(b: Backend
         )
         .await;
     assert_eq!(r.status, 415, "{}", r.text());
+    s.stop().await;
+}
+
+/// Four platforms report on the same 50 items at once, two of them in reverse
+/// item order. Every request must succeed (PostgreSQL used to abort most of
+/// them with `deadlock detected`), and every report must count.
+async fn concurrent_feedback_from_many_platforms_always_succeeds(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let (number, token, ids) = create_case(&s.http, (0..50).map(|_| image_item()).collect()).await;
+    let mut keys = vec![s.platform_key.clone()];
+    for i in 0..3 {
+        keys.push(
+            takedown_server::admin::create_platform(&s.store, &format!("platform-{i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    const ROUNDS: usize = 10;
+    let mut tasks = Vec::new();
+    for (pi, key) in keys.iter().enumerate() {
+        for round in 0..ROUNDS {
+            let mut order = ids.clone();
+            if pi % 2 == 1 {
+                order.reverse();
+            }
+            let events: Vec<Value> = order
+                .iter()
+                .map(|id| json!({"event_id": format!("r{round}-{id}"), "item_id": id, "outcome": "matched"}))
+                .collect();
+            let (h, key) = (s.http.clone(), key.clone());
+            tasks.push(tokio::spawn(async move {
+                h.post("/v1/feedback", Some(&key), &json!({ "events": events }))
+                    .await
+            }));
+        }
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["accepted"], 50);
+    }
+    let st = s
+        .http
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    for it in st["items"].as_array().unwrap() {
+        assert_eq!(it["matches"], (keys.len() * ROUNDS) as u64, "{it}");
+    }
     s.stop().await;
 }

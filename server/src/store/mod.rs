@@ -48,26 +48,132 @@ pub enum StoreError {
     /// A platform with that name exists already.
     #[error("name taken")]
     NameTaken,
-    /// Anything else (database unavailable, I/O, corrupted row).
+    /// The database failed; only its class and SQLSTATE are kept, never its
+    /// message (which can quote row values such as case numbers or hashes).
+    #[error("{backend} database error: {class} ({code})")]
+    Database {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// What kind of failure.
+        class: DbClass,
+        /// SQLSTATE (PostgreSQL) or result code (SQLite); empty when none.
+        code: String,
+    },
+    /// Anything else (I/O, corrupted row, closed store).
     #[error("storage failure: {0}")]
     Internal(String),
 }
 
+/// What kind of database failure happened: logged, and used to decide
+/// whether a transaction is worth running again. The database's message is
+/// never kept (it can quote row values: case numbers, hashes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbClass {
+    /// The database broke a lock cycle by aborting this transaction (retried).
+    Deadlock,
+    /// A serialization failure (retried).
+    Serialization,
+    /// A constraint was violated.
+    Constraint,
+    /// The connection failed or could not be made.
+    Connection,
+    /// A lock or statement timeout, or the database was busy.
+    Timeout,
+    /// Anything else.
+    Other,
+}
+
+impl DbClass {
+    /// Whether running the whole transaction again may succeed.
+    pub fn retryable(self) -> bool {
+        matches!(self, DbClass::Deadlock | DbClass::Serialization)
+    }
+
+    fn of_sqlstate(code: &str) -> Self {
+        match code {
+            "40P01" => DbClass::Deadlock,
+            "40001" => DbClass::Serialization,
+            "57014" | "55P03" => DbClass::Timeout,
+            c if c.starts_with("23") => DbClass::Constraint,
+            c if c.starts_with("08") || c.starts_with("57P") => DbClass::Connection,
+            _ => DbClass::Other,
+        }
+    }
+}
+
+impl DbClass {
+    /// Name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbClass::Deadlock => "deadlock",
+            DbClass::Serialization => "serialization",
+            DbClass::Constraint => "constraint",
+            DbClass::Connection => "connection",
+            DbClass::Timeout => "timeout",
+            DbClass::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for DbClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Internal(format!("sqlite: {e}"))
+        use rusqlite::ErrorCode as C;
+        let (class, code) = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => (
+                match f.code {
+                    C::DatabaseBusy | C::DatabaseLocked => DbClass::Timeout,
+                    C::ConstraintViolation => DbClass::Constraint,
+                    C::CannotOpen | C::NotADatabase => DbClass::Connection,
+                    _ => DbClass::Other,
+                },
+                f.extended_code.to_string(),
+            ),
+            _ => (DbClass::Other, String::new()),
+        };
+        StoreError::Database {
+            backend: "sqlite",
+            class,
+            code,
+        }
     }
 }
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Internal(format!("postgres: {e}"))
+        let (class, code) = match e.code() {
+            Some(s) => (DbClass::of_sqlstate(s.code()), s.code().to_string()),
+            // No SQLSTATE: the connection or the protocol failed.
+            None => (DbClass::Connection, String::new()),
+        };
+        StoreError::Database {
+            backend: "postgres",
+            class,
+            code,
+        }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Internal(format!("postgres pool: {e}"))
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            deadpool_postgres::PoolError::Timeout(_) => StoreError::Database {
+                backend: "postgres",
+                class: DbClass::Timeout,
+                code: String::new(),
+            },
+            _ => StoreError::Database {
+                backend: "postgres",
+                class: DbClass::Connection,
+                code: String::new(),
+            },
+        }
     }
 }
 

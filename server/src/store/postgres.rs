@@ -185,6 +185,37 @@ impl PgStore {
     }
 }
 
+/// Attempts of one transaction before a deadlock or serialization failure is
+/// given up on (each aborted attempt rolled back entirely).
+const MAX_TX_ATTEMPTS: u32 = 5;
+
+/// Runs a whole transaction again when PostgreSQL aborted it to break a lock
+/// cycle or a serialization conflict, with a short jittered backoff.
+async fn retrying<T, F, Fut>(mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 1u32;
+    loop {
+        match op().await {
+            Err(StoreError::Database { class, .. })
+                if class.retryable() && attempt < MAX_TX_ATTEMPTS =>
+            {
+                tracing::warn!(
+                    class = class.as_str(),
+                    attempt,
+                    "transaction aborted by the database; retrying"
+                );
+                let ms = (2u64 << attempt) + rand::random::<u64>() % 10;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                attempt += 1;
+            }
+            r => return r,
+        }
+    }
+}
+
 fn blob32(v: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
     <[u8; 32]>::try_from(v.as_slice()).map_err(|_| StoreError::Internal(format!("bad {what}")))
 }
@@ -204,61 +235,65 @@ impl Backend for PgStore {
     }
 
     async fn insert_case(&self, c: NewCase) -> Result<InsertCase, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let st = tx
-            .prepare_cached(
-                "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
+        let c = &c;
+        retrying(|| async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let st = tx
+                .prepare_cached(
+                    "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
                  submitter, item_count, created_at, state) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  ON CONFLICT (idem_hash) DO NOTHING RETURNING id",
-            )
-            .await?;
-        let count = c.items.len() as i32;
-        let inserted = tx
-            .query_opt(
-                &st,
-                &[
-                    &c.number,
-                    &&c.token_hash[..],
-                    &&c.idem_hash[..],
-                    &&c.request_hash[..],
-                    &&c.token_wrap[..],
-                    &c.submitter.as_str(),
-                    &count,
-                    &c.now,
-                    &p::ItemState::Active.code(),
-                ],
-            )
-            .await;
-        let inserted = match inserted {
-            Ok(r) => r,
-            Err(e) if unique_violation(&e, "cases_number_key") => {
-                return Err(StoreError::CaseNumberTaken);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let Some(row) = inserted else {
-            // Same idempotency key committed earlier (or concurrently).
-            let row = tx
+                )
+                .await?;
+            let count = c.items.len() as i32;
+            let inserted = tx
+                .query_opt(
+                    &st,
+                    &[
+                        &c.number,
+                        &&c.token_hash[..],
+                        &&c.idem_hash[..],
+                        &&c.request_hash[..],
+                        &&c.token_wrap[..],
+                        &c.submitter.as_str(),
+                        &count,
+                        &c.now,
+                        &p::ItemState::Active.code(),
+                    ],
+                )
+                .await;
+            let inserted = match inserted {
+                Ok(r) => r,
+                Err(e) if unique_violation(&e, "cases_number_key") => {
+                    return Err(StoreError::CaseNumberTaken);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let Some(row) = inserted else {
+                // Same idempotency key committed earlier (or concurrently).
+                let row = tx
                 .query_one(
                     "SELECT id, number, request_hash, token_wrap FROM cases WHERE idem_hash = $1",
                     &[&&c.idem_hash[..]],
                 )
                 .await?;
-            return Ok(InsertCase::Existing(StoredCase {
-                number: row.get(1),
-                request_hash: row.get(2),
-                token_wrap: blob32(row.get(3), "token wrap")?,
-                item_ids: batch_item_ids(&tx, row.get(0), 0).await?,
-            }));
-        };
-        let case_id: i64 = row.get(0);
-        insert_event(&tx, case_id, c.now, c.event).await?;
-        let item_ids = self.insert_items(&tx, case_id, 0, &c.items, c.now).await?;
-        self.jitter().await;
-        tx.commit().await?;
-        Ok(InsertCase::Created { item_ids })
+                return Ok(InsertCase::Existing(StoredCase {
+                    number: row.get(1),
+                    request_hash: row.get(2),
+                    token_wrap: blob32(row.get(3), "token wrap")?,
+                    item_ids: batch_item_ids(&tx, row.get(0), 0).await?,
+                }));
+            };
+            let case_id: i64 = row.get(0);
+            insert_event(&tx, case_id, c.now, c.event).await?;
+            let item_ids = self.insert_items(&tx, case_id, 0, &c.items, c.now).await?;
+            self.jitter().await;
+            tx.commit().await?;
+            Ok(InsertCase::Created { item_ids })
+        })
+        .await
     }
 
     async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError> {
@@ -277,6 +312,8 @@ impl Backend for PgStore {
     }
 
     async fn add_items(&self, b: NewBatch) -> Result<AddedItems, StoreError> {
+        let b = &b;
+        retrying(|| async move {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         // Lock the case row: serialises additions and withdrawal of one case
@@ -333,6 +370,7 @@ impl Backend for PgStore {
             created: true,
             item_ids,
         })
+        }).await
     }
 
     async fn withdraw(
@@ -341,6 +379,7 @@ impl Backend for PgStore {
         target: WithdrawTarget,
         now: i64,
     ) -> Result<Vec<i64>, StoreError> {
+        retrying(|| async move {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let case = tx
@@ -401,6 +440,7 @@ impl Backend for PgStore {
         }
         tx.commit().await?;
         Ok(plan.item_ids)
+        }).await
     }
 
     async fn case_status_parts(&self, case_id: i64) -> Result<StatusParts, StoreError> {
@@ -484,16 +524,19 @@ impl Backend for PgStore {
     }
 
     async fn record_sync(&self, platform_id: i64, cursor: i64) -> Result<(), StoreError> {
-        let c = self.pool.get().await?;
-        let st = c
-            .prepare_cached(
-                "UPDATE platforms SET synced_through = \
+        retrying(|| async move {
+            let c = self.pool.get().await?;
+            let st = c
+                .prepare_cached(
+                    "UPDATE platforms SET synced_through = \
                  least($1, (SELECT coalesce(max(seq), 0) FROM changes)) \
                  WHERE id = $2 AND synced_through < $1",
-            )
-            .await?;
-        c.execute(&st, &[&cursor, &platform_id]).await?;
-        Ok(())
+                )
+                .await?;
+            c.execute(&st, &[&cursor, &platform_id]).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn changes(&self, cursor: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError> {
@@ -542,6 +585,8 @@ impl Backend for PgStore {
         rows: Vec<PlannedFeedback>,
         now: i64,
     ) -> Result<u32, StoreError> {
+        let rows = &rows;
+        retrying(|| async move {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let ins = tx
@@ -551,7 +596,7 @@ impl Backend for PgStore {
             )
             .await?;
         let mut new_rows = Vec::with_capacity(rows.len());
-        for r in &rows {
+        for r in rows.iter() {
             let n = tx
                 .execute(
                     &ins,
@@ -584,6 +629,7 @@ impl Backend for PgStore {
         }
         tx.commit().await?;
         Ok(new_rows.len() as u32)
+        }).await
     }
 
     async fn export_page(&self, after: i64, limit: i64) -> Result<Vec<ExportRow>, StoreError> {
