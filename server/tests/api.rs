@@ -22,6 +22,7 @@ both_backends!(
     json_arrays_are_not_accepted_in_place_of_objects,
     json_content_type_is_required_and_bearer_is_case_insensitive,
     concurrent_feedback_from_many_platforms_always_succeeds,
+    the_right_secret_is_never_locked_out,
 );
 
 async fn case_lifecycle(b: Backend) {
@@ -199,10 +200,18 @@ async fn unknown_case_and_wrong_token_answer_identically_and_are_throttled(b: Ba
         )
         .await;
     assert_eq!((r.status, &r.body), (wrong.status, &wrong.body));
-    // Four failures so far: this client is now throttled, even with the right token.
-    let r = h.get(&format!("/v1/cases/{number}"), Some(&token)).await;
+    // Four failures so far: this client's wrong guesses are now throttled,
+    // but the right token still opens the case (issue 10, item 5).
+    let r = h
+        .get(
+            &format!("/v1/cases/{number}"),
+            Some(&format!("tdc_{}", rand_hex(32))),
+        )
+        .await;
     assert_eq!(r.status, 429, "{}", r.text());
     assert_eq!(r.code(), "rate_limited");
+    let r = h.get(&format!("/v1/cases/{number}"), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
     // The case is intact.
     let st = s.store.case_auth(&number).await.unwrap().unwrap();
     let status = takedown_server::domain::case_status(&s.store, st.case_id)
@@ -978,5 +987,63 @@ async fn concurrent_feedback_from_many_platforms_always_succeeds(b: Backend) {
     for it in st["items"].as_array().unwrap() {
         assert_eq!(it["matches"], (keys.len() * ROUNDS) as u64, "{it}");
     }
+    s.stop().await;
+}
+
+/// After a source has guessed wrong too often, its wrong guesses get 429, but a
+/// request with the right case token or API key still succeeds: behind one NAT
+/// address an attacker cannot lock out victims or platforms.
+async fn the_right_secret_is_never_locked_out(b: Backend) {
+    let limits = Limits {
+        max_auth_failures: 3,
+        ..test_limits()
+    };
+    let Some(s) = TestServer::start_with(b, limits, None).await else {
+        return;
+    };
+    let h = &s.http;
+    let (number, token, ids) = create_case(h, vec![image_item(), image_item()]).await;
+    let (other, _, _) = create_case(h, vec![image_item()]).await;
+    let wrong = format!("tdc_{}", rand_hex(32));
+    for _ in 0..3 {
+        let r = h.get(&format!("/v1/cases/{number}"), Some(&wrong)).await;
+        assert_eq!(r.status, 404, "{}", r.text());
+    }
+    // Wrong guesses from this source are throttled, whatever they aim at.
+    for path in [format!("/v1/cases/{number}"), format!("/v1/cases/{other}")] {
+        let r = h.get(&path, Some(&wrong)).await;
+        assert_eq!(r.status, 429, "{}", r.text());
+        assert_eq!(r.code(), "rate_limited");
+    }
+    let r = h.get("/v1/sync", Some("tdk_wrong")).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    // The right secrets are never refused.
+    let r = h.get(&format!("/v1/cases/{number}"), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h
+        .send(
+            "POST",
+            &format!("/v1/cases/{number}/items/{}/withdraw", ids[0]),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.get("/v1/sync", Some(&s.platform_key)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.get("/v1/export/csv", Some(&s.platform_key)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h
+        .send(
+            "POST",
+            &format!("/v1/cases/{number}/withdraw"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Still throttled for wrong guesses afterwards.
+    let r = h.get(&format!("/v1/cases/{number}"), Some(&wrong)).await;
+    assert_eq!(r.status, 429, "{}", r.text());
     s.stop().await;
 }

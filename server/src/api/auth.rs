@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::domain;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::secrets;
 
 /// The bearer credential of a request, if it has one (the scheme name is
 /// case-insensitive, RFC 9110 §11.1).
@@ -31,19 +32,19 @@ fn client_ip(parts: &Parts) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
-fn throttled(st: &AppState, ip: IpAddr) -> Result<(), ApiError> {
-    if st.throttle.blocked(ip) {
-        Metrics::add(&st.metrics.rate_limited, 1);
-        return Err(ApiError::rate_limited(
-            "too many failed attempts; wait and retry",
-        ));
-    }
-    Ok(())
-}
-
-fn failed(st: &AppState, ip: IpAddr) {
-    st.throttle.fail(ip);
+/// The answer to a wrong guess: 429 while the source or the target is over
+/// its limit, else `refusal`. The guess is counted either way. Only wrong
+/// guesses reach here, so the right secret is never refused by the lockout.
+fn wrong_guess(st: &AppState, ip: IpAddr, target: Option<&str>, refusal: ApiError) -> ApiError {
+    let limited = st.throttle.blocked(ip, target);
+    st.throttle.fail(ip, target);
     Metrics::add(&st.metrics.auth_failures, 1);
+    if limited {
+        Metrics::add(&st.metrics.rate_limited, 1);
+        ApiError::rate_limited("too many failed attempts; wait and retry")
+    } else {
+        refusal
+    }
 }
 
 /// The case named by the `{case_number}` path segment, opened by its token
@@ -69,7 +70,6 @@ impl FromRequestParts<Arc<AppState>> for CaseAccess {
             .get("case_number")
             .ok_or_else(ApiError::case_not_found)?;
         let ip = client_ip(parts);
-        throttled(st, ip)?;
         let Some(token) = bearer(&parts.headers) else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -81,8 +81,15 @@ impl FromRequestParts<Arc<AppState>> for CaseAccess {
         match domain::authenticate_case(&st.store, number, token).await? {
             Some(case_id) => Ok(CaseAccess { case_id }),
             None => {
-                failed(st, ip);
-                Err(ApiError::case_not_found())
+                // The target is the case as typed numbers normalise to, so an
+                // unknown and a known case are counted (and answered) alike.
+                let target = secrets::normalize_case_number(number);
+                Err(wrong_guess(
+                    st,
+                    ip,
+                    target.as_deref(),
+                    ApiError::case_not_found(),
+                ))
             }
         }
     }
@@ -103,14 +110,10 @@ impl FromRequestParts<Arc<AppState>> for PlatformAccess {
         st: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let ip = client_ip(parts);
-        throttled(st, ip)?;
         let key = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         match domain::authenticate_platform(&st.store, key).await? {
             Some(platform_id) => Ok(PlatformAccess { platform_id }),
-            None => {
-                failed(st, ip);
-                Err(ApiError::unauthorized())
-            }
+            None => Err(wrong_guess(st, ip, None, ApiError::unauthorized())),
         }
     }
 }
