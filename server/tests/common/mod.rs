@@ -302,17 +302,46 @@ impl Http {
         auth: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<Resp, String> {
+        let auth = auth.map(|a| format!("Bearer {a}"));
+        let mut headers = Vec::new();
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        self.request(method, path, &headers, body.unwrap_or_default())
+            .await
+    }
+
+    /// A request with exactly these headers (no defaults added).
+    pub async fn send_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Resp {
+        self.request(method, path, headers, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Resp, String> {
         let mut b = hyper::Request::builder()
             .method(method)
             .uri(format!("http://{}{}", self.addr, path));
-        if let Some(a) = auth {
-            b = b.header("authorization", format!("Bearer {a}"));
-        }
-        if body.is_some() {
-            b = b.header("content-type", "application/json");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
         }
         let req = b
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
         let resp = self
             .client
@@ -337,40 +366,6 @@ impl Http {
             body,
             content_type,
         })
-    }
-
-    /// A request with exactly these headers (no defaults added).
-    pub async fn send_headers(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Vec<u8>,
-    ) -> Resp {
-        let mut b = hyper::Request::builder()
-            .method(method)
-            .uri(format!("http://{}{}", self.addr, path));
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
-        let resp = self
-            .client
-            .request(b.body(Full::new(Bytes::from(body))).expect("request"))
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
-        let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let body = resp.into_body().collect().await.expect("body").to_bytes();
-        Resp {
-            status,
-            body,
-            content_type,
-        }
     }
 
     pub async fn get(&self, path: &str, auth: Option<&str>) -> Resp {
