@@ -53,6 +53,9 @@ impl Http {
         if let Some(a) = auth {
             b = b.header("authorization", format!("Bearer {a}"));
         }
+        if !body.is_empty() {
+            b = b.header("content-type", "application/json");
+        }
         let resp = self
             .client
             .request(b.body(Full::new(Bytes::from(body))).unwrap())

@@ -115,6 +115,18 @@ impl From<StoreError> for ApiError {
             StoreError::NameTaken => {
                 ApiError::new(StatusCode::CONFLICT, "name_taken", "name taken")
             }
+            StoreError::Database {
+                backend,
+                class,
+                ref code,
+            } => {
+                tracing::error!(backend, class = class.as_str(), code = %code, "database failure");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the service could not complete the request; retry later",
+                )
+            }
             StoreError::CaseNumberTaken | StoreError::Internal(_) => {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::new(

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod domain;
 pub mod error;
 pub mod limits;
 pub mod metrics;
@@ -30,7 +31,7 @@ use tokio::net::TcpListener;
 use crate::error::ApiError;
 use crate::limits::{AuthThrottle, RateLimiter};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// Largest request body accepted (4 MiB: a full case of videos fits).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -86,21 +87,27 @@ pub fn router(store: Store, limits: Limits) -> Router {
         limits: limits.clone(),
     });
     Router::new()
-        .route("/v1/cases", post(api::create_case))
-        .route("/v1/cases/{case_number}", get(api::case_status))
-        .route("/v1/cases/{case_number}/items", post(api::add_items))
+        .route("/v1/cases", post(api::cases::create))
+        .route("/v1/cases/{case_number}", get(api::cases::status))
+        .route("/v1/cases/{case_number}/items", post(api::cases::add_items))
         .route(
             "/v1/cases/{case_number}/items/{item_id}/withdraw",
-            post(api::withdraw_item),
+            post(api::cases::withdraw_item),
         )
-        .route("/v1/cases/{case_number}/withdraw", post(api::withdraw_case))
-        .route("/v1/sync", get(api::sync))
-        .route("/v1/feedback", post(api::feedback))
-        .route("/v1/export/csv", get(api::export_csv))
-        .route("/v1/export/threatexchange", get(api::export_threatexchange))
-        .route("/v1/openapi.json", get(api::openapi))
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(api::metrics))
+        .route(
+            "/v1/cases/{case_number}/withdraw",
+            post(api::cases::withdraw_case),
+        )
+        .route("/v1/sync", get(api::sync::sync))
+        .route("/v1/feedback", post(api::feedback::feedback))
+        .route("/v1/export/csv", get(api::exports::csv))
+        .route(
+            "/v1/export/threatexchange",
+            get(api::exports::threatexchange),
+        )
+        .route("/v1/openapi.json", get(api::ops::openapi))
+        .route("/healthz", get(api::ops::healthz))
+        .route("/metrics", get(api::ops::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -137,6 +144,7 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
         }
         _ => next.run(req).await,
     };
+    let resp = json_errors(resp);
     let took = start.elapsed();
     let status = resp.status().as_u16();
     st.metrics.observe(&route, method, status, took);
@@ -149,6 +157,16 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
         "request"
     );
     resp
+}
+
+/// Every error answer is JSON: one made without a JSON body below the
+/// handlers (by a layer or an extractor) gets the standard error body.
+fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || api::is_json(resp.headers()) {
+        return resp;
+    }
+    api::json_error_for(status).into_response()
 }
 
 /// Serves until `shutdown` resolves, then stops accepting connections,
@@ -178,21 +196,4 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Admin operations (the `platform` subcommand).
-pub mod admin {
-    use super::*;
-
-    /// Creates a platform and returns its API key (shown once; only its hash is stored).
-    pub async fn create_platform(store: &Store, name: &str) -> Result<String, StoreError> {
-        let key = secrets::new_api_key();
-        store
-            .create_platform(name, secrets::hash_api_key(&key), now())
-            .await?;
-        Ok(key)
-    }
-
-    /// Revokes a platform's key; `false` when there is no active platform by that name.
-    pub async fn revoke_platform(store: &Store, name: &str) -> Result<bool, StoreError> {
-        store.revoke_platform(name, now()).await
-    }
-}
+pub use domain::admin;

@@ -53,12 +53,23 @@ impl RateLimiter {
     }
 }
 
-/// Counts failed authentications per client IP in a fixed window; once a
-/// client reaches the limit it is refused (429) until the window ends.
+/// What a failed guess counts against: the client's address, and the case
+/// it aimed at (when it named one).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Source(IpAddr),
+    Target(String),
+}
+
+/// Counts wrong guesses (case tokens, API keys) per source address and per
+/// target case in a fixed window. Once either reaches the limit, wrong
+/// guesses from that source or at that case are answered 429 until the
+/// window ends. It never refuses the right secret: the caller checks the
+/// secret first and consults the throttle only for a wrong one (ADR 0104).
 pub struct AuthThrottle {
     max_failures: u32,
     window: Duration,
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    failures: Mutex<HashMap<Key, (u32, Instant)>>,
 }
 
 impl AuthThrottle {
@@ -71,26 +82,35 @@ impl AuthThrottle {
         }
     }
 
-    /// `true` while the client must wait.
-    pub fn blocked(&self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let f = self.failures.lock().expect("throttle lock");
-        matches!(f.get(&ip), Some((n, start)) if *n >= self.max_failures && now.duration_since(*start) < self.window)
+    fn over(&self, f: &HashMap<Key, (u32, Instant)>, k: &Key, now: Instant) -> bool {
+        matches!(f.get(k), Some((n, start)) if *n >= self.max_failures && now.duration_since(*start) < self.window)
     }
 
-    /// Records one failed attempt.
-    pub fn fail(&self, ip: IpAddr) {
+    /// `true` while wrong guesses from `ip`, or aimed at `target`, get 429.
+    pub fn blocked(&self, ip: IpAddr, target: Option<&str>) -> bool {
+        let now = Instant::now();
+        let f = self.failures.lock().expect("throttle lock");
+        self.over(&f, &Key::Source(ip), now)
+            || target.is_some_and(|t| self.over(&f, &Key::Target(t.to_string()), now))
+    }
+
+    /// Records one wrong guess from `ip`, aimed at `target` when it named one.
+    pub fn fail(&self, ip: IpAddr, target: Option<&str>) {
         let now = Instant::now();
         let mut f = self.failures.lock().expect("throttle lock");
         if f.len() > SWEEP_AT {
             let w = self.window;
             f.retain(|_, (_, s)| now.duration_since(*s) < w);
         }
-        let e = f.entry(ip).or_insert((0, now));
-        if now.duration_since(e.1) >= self.window {
-            *e = (0, now);
+        let keys =
+            std::iter::once(Key::Source(ip)).chain(target.map(|t| Key::Target(t.to_string())));
+        for k in keys {
+            let e = f.entry(k).or_insert((0, now));
+            if now.duration_since(e.1) >= self.window {
+                *e = (0, now);
+            }
+            e.0 += 1;
         }
-        e.0 += 1;
     }
 }
 
@@ -113,11 +133,33 @@ mod tests {
     fn throttle_blocks_after_max_failures_and_forgets_after_window() {
         let t = AuthThrottle::new(2, Duration::from_millis(50));
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        t.fail(ip);
-        assert!(!t.blocked(ip));
-        t.fail(ip);
-        assert!(t.blocked(ip));
+        t.fail(ip, None);
+        assert!(!t.blocked(ip, None));
+        t.fail(ip, None);
+        assert!(t.blocked(ip, None));
         std::thread::sleep(Duration::from_millis(60));
-        assert!(!t.blocked(ip));
+        assert!(!t.blocked(ip, None));
+    }
+
+    #[test]
+    fn throttle_counts_per_source_and_per_target() {
+        let t = AuthThrottle::new(2, Duration::from_secs(60));
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            "10.0.0.3".parse().unwrap(),
+        );
+        // Two sources, one guess each, at the same case: the case is locked
+        // for wrong guesses from anyone, the sources are not.
+        t.fail(a, Some("TD-AAAA-AAAA-AAAA"));
+        t.fail(b, Some("TD-AAAA-AAAA-AAAA"));
+        assert!(t.blocked(c, Some("TD-AAAA-AAAA-AAAA")));
+        assert!(!t.blocked(a, Some("TD-BBBB-BBBB-BBBB")));
+        assert!(!t.blocked(a, None));
+        // One source, guesses at two cases: the source is locked everywhere.
+        t.fail(c, Some("TD-CCCC-CCCC-CCCC"));
+        t.fail(c, Some("TD-DDDD-DDDD-DDDD"));
+        assert!(t.blocked(c, Some("TD-EEEE-EEEE-EEEE")));
+        assert!(t.blocked(c, None));
     }
 }

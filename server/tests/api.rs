@@ -19,6 +19,10 @@ both_backends!(
     operations_endpoints,
     per_client_rate_limit,
     arbitrary_bodies_never_cause_5xx,
+    json_arrays_are_not_accepted_in_place_of_objects,
+    json_content_type_is_required_and_bearer_is_case_insensitive,
+    concurrent_feedback_from_many_platforms_always_succeeds,
+    the_right_secret_is_never_locked_out,
 );
 
 async fn case_lifecycle(b: Backend) {
@@ -196,13 +200,23 @@ async fn unknown_case_and_wrong_token_answer_identically_and_are_throttled(b: Ba
         )
         .await;
     assert_eq!((r.status, &r.body), (wrong.status, &wrong.body));
-    // Four failures so far: this client is now throttled, even with the right token.
-    let r = h.get(&format!("/v1/cases/{number}"), Some(&token)).await;
+    // Four failures so far: this client's wrong guesses are now throttled,
+    // but the right token still opens the case (issue 10, item 5).
+    let r = h
+        .get(
+            &format!("/v1/cases/{number}"),
+            Some(&format!("tdc_{}", rand_hex(32))),
+        )
+        .await;
     assert_eq!(r.status, 429, "{}", r.text());
     assert_eq!(r.code(), "rate_limited");
+    let r = h.get(&format!("/v1/cases/{number}"), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
     // The case is intact.
     let st = s.store.case_auth(&number).await.unwrap().unwrap();
-    let status = s.store.case_status(st.case_id).await.unwrap();
+    let status = takedown_server::domain::case_status(&s.store, st.case_id)
+        .await
+        .unwrap();
     assert_eq!(status.summary.active_items, 1);
     s.stop().await;
 }
@@ -800,5 +814,236 @@ async fn arbitrary_bodies_never_cause_5xx(b: Backend) {
     }
     let (entries, _) = h.sync_all(&s.platform_key, 0, 1000).await;
     assert_eq!(entries.len(), 1, "no arbitrary body wrote anything");
+    s.stop().await;
+}
+
+async fn json_arrays_are_not_accepted_in_place_of_objects(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let item = image_item();
+    // The whole body as a positional array: [idempotency_key, attestations, items].
+    let positional = json!([
+        idem_key(),
+        {"person_shown_was_under_18": true, "submitter": "person_shown"},
+        [item.clone()]
+    ]);
+    let r = h.post("/v1/cases", None, &positional).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.code(), "malformed_body");
+    // Nested objects as arrays, each named.
+    let mut body = case_body(&idem_key(), vec![item.clone()]);
+    body["attestations"] = json!([true, "person_shown"]);
+    let r = h.post("/v1/cases", None, &body).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.field().as_deref(), Some("attestations"));
+    let img = &item["image"];
+    let as_array = json!({"image": [img["md5"], img["sha256"], img["pdq"], img["quality"]]});
+    let r = h
+        .post("/v1/cases", None, &case_body(&idem_key(), vec![as_array]))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.field().as_deref(), Some("items[0].image"));
+    let (number, token, ids) = create_case(h, vec![item]).await;
+    let r = h
+        .post(
+            &format!("/v1/cases/{number}/items"),
+            Some(&token),
+            &json!([idem_key(), [image_item()]]),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = h
+        .post(
+            "/v1/feedback",
+            Some(&s.platform_key),
+            &json!({"events": [["e-1", ids[0], "matched", null]]}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.field().as_deref(), Some("events[0]"));
+    // Nothing but the one object-shaped case was written.
+    let (entries, _) = h.sync_all(&s.platform_key, 0, 100).await;
+    assert_eq!(entries.len(), 1);
+    let st = h
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    assert_eq!(st["summary"]["matches"], 0);
+    s.stop().await;
+}
+
+/// Bodies must be declared JSON (415 otherwise, as JSON), and the `Bearer`
+/// scheme is matched in any case.
+async fn json_content_type_is_required_and_bearer_is_case_insensitive(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let body = serde_json::to_vec(&case_body(&idem_key(), vec![image_item()])).unwrap();
+    for headers in [
+        vec![("content-type", "text/plain")],
+        vec![("content-type", "application/x-www-form-urlencoded")],
+        vec![],
+    ] {
+        let r = h
+            .send_headers("POST", "/v1/cases", &headers, body.clone())
+            .await;
+        assert_eq!(r.status, 415, "{headers:?}: {}", r.text());
+        assert_eq!(r.code(), "unsupported_media_type");
+        assert!(r.content_type.starts_with("application/json"));
+    }
+    let r = h
+        .send_headers(
+            "POST",
+            "/v1/cases",
+            &[("content-type", "Application/JSON; charset=utf-8")],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = r.json();
+    let (number, token) = (
+        v["case_number"].as_str().unwrap().to_string(),
+        v["case_token"].as_str().unwrap().to_string(),
+    );
+    for scheme in ["BEARER", "bearer", "Bearer", "bEaReR"] {
+        let auth = format!("{scheme} {token}");
+        let r = h
+            .send_headers(
+                "GET",
+                &format!("/v1/cases/{number}"),
+                &[("authorization", &auth)],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{scheme}: {}", r.text());
+        let auth = format!("{scheme} {}", s.platform_key);
+        let r = h
+            .send_headers("GET", "/v1/sync", &[("authorization", &auth)], vec![])
+            .await;
+        assert_eq!(r.status, 200, "{scheme}: {}", r.text());
+    }
+    // Feedback and additions need JSON too; nothing is written without it.
+    let auth = format!("Bearer {}", s.platform_key);
+    let r = h
+        .send_headers(
+            "POST",
+            "/v1/feedback",
+            &[("authorization", &auth), ("content-type", "text/json")],
+            br#"{"events":[]}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 415, "{}", r.text());
+    s.stop().await;
+}
+
+/// Four platforms report on the same 50 items at once, two of them in reverse
+/// item order. Every request must succeed (PostgreSQL used to abort most of
+/// them with `deadlock detected`), and every report must count.
+async fn concurrent_feedback_from_many_platforms_always_succeeds(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let (number, token, ids) = create_case(&s.http, (0..50).map(|_| image_item()).collect()).await;
+    let mut keys = vec![s.platform_key.clone()];
+    for i in 0..3 {
+        keys.push(
+            takedown_server::admin::create_platform(&s.store, &format!("platform-{i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    const ROUNDS: usize = 10;
+    let mut tasks = Vec::new();
+    for (pi, key) in keys.iter().enumerate() {
+        for round in 0..ROUNDS {
+            let mut order = ids.clone();
+            if pi % 2 == 1 {
+                order.reverse();
+            }
+            let events: Vec<Value> = order
+                .iter()
+                .map(|id| json!({"event_id": format!("r{round}-{id}"), "item_id": id, "outcome": "matched"}))
+                .collect();
+            let (h, key) = (s.http.clone(), key.clone());
+            tasks.push(tokio::spawn(async move {
+                h.post("/v1/feedback", Some(&key), &json!({ "events": events }))
+                    .await
+            }));
+        }
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["accepted"], 50);
+    }
+    let st = s
+        .http
+        .get(&format!("/v1/cases/{number}"), Some(&token))
+        .await
+        .json();
+    for it in st["items"].as_array().unwrap() {
+        assert_eq!(it["matches"], (keys.len() * ROUNDS) as u64, "{it}");
+    }
+    s.stop().await;
+}
+
+/// After a source has guessed wrong too often, its wrong guesses get 429, but a
+/// request with the right case token or API key still succeeds: behind one NAT
+/// address an attacker cannot lock out victims or platforms.
+async fn the_right_secret_is_never_locked_out(b: Backend) {
+    let limits = Limits {
+        max_auth_failures: 3,
+        ..test_limits()
+    };
+    let Some(s) = TestServer::start_with(b, limits, None).await else {
+        return;
+    };
+    let h = &s.http;
+    let (number, token, ids) = create_case(h, vec![image_item(), image_item()]).await;
+    let (other, _, _) = create_case(h, vec![image_item()]).await;
+    let wrong = format!("tdc_{}", rand_hex(32));
+    for _ in 0..3 {
+        let r = h.get(&format!("/v1/cases/{number}"), Some(&wrong)).await;
+        assert_eq!(r.status, 404, "{}", r.text());
+    }
+    // Wrong guesses from this source are throttled, whatever they aim at.
+    for path in [format!("/v1/cases/{number}"), format!("/v1/cases/{other}")] {
+        let r = h.get(&path, Some(&wrong)).await;
+        assert_eq!(r.status, 429, "{}", r.text());
+        assert_eq!(r.code(), "rate_limited");
+    }
+    let r = h.get("/v1/sync", Some("tdk_wrong")).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    // The right secrets are never refused.
+    let r = h.get(&format!("/v1/cases/{number}"), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h
+        .send(
+            "POST",
+            &format!("/v1/cases/{number}/items/{}/withdraw", ids[0]),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.get("/v1/sync", Some(&s.platform_key)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.get("/v1/export/csv", Some(&s.platform_key)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h
+        .send(
+            "POST",
+            &format!("/v1/cases/{number}/withdraw"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Still throttled for wrong guesses afterwards.
+    let r = h.get(&format!("/v1/cases/{number}"), Some(&wrong)).await;
+    assert_eq!(r.status, 429, "{}", r.text());
     s.stop().await;
 }

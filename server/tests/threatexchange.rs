@@ -14,7 +14,7 @@ use serde_json::Value;
 
 both_backends!(threatexchange_matches_a_reencoded_copy_from_the_export);
 
-fn venv() -> Option<PathBuf> {
+fn venv(test: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(
         std::env::var("TAKEDOWN_VENV").unwrap_or_else(|_| "/opt/takedown-venv".to_string()),
     );
@@ -27,9 +27,12 @@ fn venv() -> Option<PathBuf> {
             dir.display()
         );
     }
-    eprintln!(
-        "SKIP (python-threatexchange): no venv at {} (set TAKEDOWN_VENV; .ci/run creates it)",
-        dir.display()
+    skip(
+        test,
+        &format!(
+            "no python-threatexchange venv at {} (set TAKEDOWN_VENV; .ci/run creates it)",
+            dir.display()
+        ),
     );
     None
 }
@@ -51,7 +54,9 @@ fn run(venv: &Path, home: &Path, args: &[&str]) -> String {
 }
 
 async fn threatexchange_matches_a_reencoded_copy_from_the_export(b: Backend) {
-    let Some(venv) = venv() else { return };
+    let test =
+        format!("threatexchange_matches_a_reencoded_copy_from_the_export::{b:?}").to_lowercase();
+    let Some(venv) = venv(&test) else { return };
     let Some(s) = TestServer::start(b).await else {
         return;
     };

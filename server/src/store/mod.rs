@@ -1,19 +1,30 @@
-//! Storage: one interface, two backends (ADR 0100).
+//! Storage: one trait, two backends (ADR 0100, ADR 0105).
 //!
-//! [`Store`] is an enum over the SQLite backend (one file, one writer thread
-//! with group commit, a pool of readers) and the PostgreSQL backend (a
-//! connection pool; several service processes may share one database). Both
-//! implement the same operations with the same semantics; the test suite runs
-//! against both.
+//! [`Backend`] is the storage seam. The SQLite backend (one file, one writer
+//! thread with group commit, a pool of readers) and the PostgreSQL backend (a
+//! connection pool; several service processes may share one database) both
+//! implement it, and the compiler checks that they offer the same operations.
+//! Backends only store and read: every decision (idempotency, withdrawn-case
+//! and item-limit checks, what a withdrawal or a feedback event changes) is
+//! made in [`crate::domain`], written once. Where a decision must see rows
+//! read under the transaction's lock, the backend reads a snapshot, hands it
+//! to a pure function of [`crate::domain::rules`] and applies the plan it
+//! returns. The test suite runs against both backends.
 
+pub mod codes;
 pub mod postgres;
 pub mod sqlite;
 
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use takedown_protocol as p;
 
-/// Errors from the storage layer.
+use crate::domain::rules::{CounterDelta, NewEvent};
+
+/// Errors from the storage layer and the domain rules above it.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The case or item does not exist (or does not belong to the case).
@@ -37,43 +48,143 @@ pub enum StoreError {
     /// A platform with that name exists already.
     #[error("name taken")]
     NameTaken,
-    /// Anything else (database unavailable, I/O, corrupted row).
+    /// The database failed; only its class and SQLSTATE are kept, never its
+    /// message (which can quote row values such as case numbers or hashes).
+    #[error("{backend} database error: {class} ({code})")]
+    Database {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// What kind of failure.
+        class: DbClass,
+        /// SQLSTATE (PostgreSQL) or result code (SQLite); empty when none.
+        code: String,
+    },
+    /// Anything else (I/O, corrupted row, closed store).
     #[error("storage failure: {0}")]
     Internal(String),
 }
 
+/// What kind of database failure happened: logged, and used to decide
+/// whether a transaction is worth running again. The database's message is
+/// never kept (it can quote row values: case numbers, hashes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbClass {
+    /// The database broke a lock cycle by aborting this transaction (retried).
+    Deadlock,
+    /// A serialization failure (retried).
+    Serialization,
+    /// A constraint was violated.
+    Constraint,
+    /// The connection failed or could not be made.
+    Connection,
+    /// A lock or statement timeout, or the database was busy.
+    Timeout,
+    /// Anything else.
+    Other,
+}
+
+impl DbClass {
+    /// Whether running the whole transaction again may succeed.
+    pub fn retryable(self) -> bool {
+        matches!(self, DbClass::Deadlock | DbClass::Serialization)
+    }
+
+    fn of_sqlstate(code: &str) -> Self {
+        match code {
+            "40P01" => DbClass::Deadlock,
+            "40001" => DbClass::Serialization,
+            "57014" | "55P03" => DbClass::Timeout,
+            c if c.starts_with("23") => DbClass::Constraint,
+            c if c.starts_with("08") || c.starts_with("57P") => DbClass::Connection,
+            _ => DbClass::Other,
+        }
+    }
+}
+
+impl DbClass {
+    /// Name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbClass::Deadlock => "deadlock",
+            DbClass::Serialization => "serialization",
+            DbClass::Constraint => "constraint",
+            DbClass::Connection => "connection",
+            DbClass::Timeout => "timeout",
+            DbClass::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for DbClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Internal(format!("sqlite: {e}"))
+        use rusqlite::ErrorCode as C;
+        let (class, code) = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => (
+                match f.code {
+                    C::DatabaseBusy | C::DatabaseLocked => DbClass::Timeout,
+                    C::ConstraintViolation => DbClass::Constraint,
+                    C::CannotOpen | C::NotADatabase => DbClass::Connection,
+                    _ => DbClass::Other,
+                },
+                f.extended_code.to_string(),
+            ),
+            _ => (DbClass::Other, String::new()),
+        };
+        StoreError::Database {
+            backend: "sqlite",
+            class,
+            code,
+        }
     }
 }
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Internal(format!("postgres: {e}"))
+        let (class, code) = match e.code() {
+            Some(s) => (DbClass::of_sqlstate(s.code()), s.code().to_string()),
+            // No SQLSTATE: the connection or the protocol failed.
+            None => (DbClass::Connection, String::new()),
+        };
+        StoreError::Database {
+            backend: "postgres",
+            class,
+            code,
+        }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Internal(format!("postgres pool: {e}"))
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            deadpool_postgres::PoolError::Timeout(_) => StoreError::Database {
+                backend: "postgres",
+                class: DbClass::Timeout,
+                code: String::new(),
+            },
+            _ => StoreError::Database {
+                backend: "postgres",
+                class: DbClass::Connection,
+                code: String::new(),
+            },
+        }
     }
 }
 
-/// Kind codes used in storage.
-pub(crate) const KIND_IMAGE: i64 = 0;
-pub(crate) const KIND_VIDEO: i64 = 1;
-/// Change-log operation codes.
-pub(crate) const OP_ADD: i64 = 1;
-pub(crate) const OP_WITHDRAW: i64 = 2;
 /// Bytes per encoded vPDQ frame: t (f64 LE), PDQ, quality.
 pub(crate) const FRAME_BYTES: usize = 8 + 32 + 1;
 
 /// One item ready to be stored.
 #[derive(Clone)]
 pub struct NewItem {
-    /// 0 image, 1 video.
-    pub kind: i64,
+    /// Picture or video.
+    pub kind: p::ItemKind,
     /// MD5 bytes.
     pub md5: Vec<u8>,
     /// SHA-256 bytes.
@@ -91,7 +202,7 @@ impl NewItem {
     pub fn from_input(item: &p::ItemInput) -> Self {
         match item {
             p::ItemInput::Image(i) => NewItem {
-                kind: KIND_IMAGE,
+                kind: p::ItemKind::Image,
                 md5: i.md5.0.to_vec(),
                 sha256: i.sha256.0.to_vec(),
                 pdq: Some(i.pdq.0.to_vec()),
@@ -106,7 +217,7 @@ impl NewItem {
                     frames.push(f.quality.get());
                 }
                 NewItem {
-                    kind: KIND_VIDEO,
+                    kind: p::ItemKind::Video,
                     md5: v.md5.0.to_vec(),
                     sha256: v.sha256.0.to_vec(),
                     pdq: None,
@@ -131,30 +242,70 @@ pub struct NewCase {
     /// The token, masked with a key derived from the idempotency key.
     pub token_wrap: [u8; 32],
     /// Attested submitter.
-    pub submitter: &'static str,
+    pub submitter: p::Submitter,
+    /// The items.
+    pub items: Vec<NewItem>,
+    /// The timeline event written with the case.
+    pub event: NewEvent,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// A case stored earlier under the same idempotency key.
+#[derive(Debug, Clone)]
+pub struct StoredCase {
+    /// The case number given out then.
+    pub number: String,
+    /// Hash of the request stored then.
+    pub request_hash: Vec<u8>,
+    /// The masked token stored then.
+    pub token_wrap: [u8; 32],
+    /// Ids of the items created then.
+    pub item_ids: Vec<i64>,
+}
+
+/// Result of [`Backend::insert_case`].
+#[derive(Debug, Clone)]
+pub enum InsertCase {
+    /// A new case was stored.
+    Created {
+        /// Ids of its items.
+        item_ids: Vec<i64>,
+    },
+    /// Nothing was stored: the idempotency key belongs to this case.
+    Existing(StoredCase),
+}
+
+/// An add-items request ready to be stored.
+pub struct NewBatch {
+    /// The case.
+    pub case_id: i64,
+    /// Hash of the idempotency key.
+    pub idem_hash: [u8; 32],
+    /// Hash of the canonical items.
+    pub request_hash: [u8; 32],
     /// The items.
     pub items: Vec<NewItem>,
     /// Unix seconds.
     pub now: i64,
 }
 
-/// Result of storing a case.
+/// What [`Backend::add_items`] did.
 #[derive(Debug, Clone)]
-pub enum CreateOutcome {
-    /// A new case was stored.
-    Created {
-        /// Ids of its items.
-        item_ids: Vec<i64>,
-    },
-    /// The idempotency key was seen before with the same request.
-    Existing {
-        /// The case number given out then.
-        number: String,
-        /// The masked token stored then.
-        token_wrap: [u8; 32],
-        /// Ids of the items created then.
-        item_ids: Vec<i64>,
-    },
+pub struct AddedItems {
+    /// `false` when the batch was stored by an earlier identical request.
+    pub created: bool,
+    /// Ids of the batch's items.
+    pub item_ids: Vec<i64>,
+}
+
+/// What a withdrawal concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithdrawTarget {
+    /// One item of the case.
+    Item(i64),
+    /// Every item and the case itself.
+    Case,
 }
 
 /// What authenticating a case needs.
@@ -166,17 +317,37 @@ pub struct CaseAuth {
     pub token_hash: [u8; 32],
 }
 
+/// One feedback event with the effects it has if it is new, as the domain
+/// planned them (see [`crate::domain::rules::plan_feedback`]).
+#[derive(Debug, Clone)]
+pub struct PlannedFeedback {
+    /// Platform-chosen id (unique per platform).
+    pub event_id: String,
+    /// The item.
+    pub item_id: i64,
+    /// What the platform reported.
+    pub outcome: p::Outcome,
+    /// Opaque platform reference.
+    pub reference: Option<String>,
+    /// The case of the item (for the timeline).
+    pub case_id: i64,
+    /// Counter changes on the item, applied only if the event is new.
+    pub delta: CounterDelta,
+    /// Timeline event, written only if the event is new.
+    pub event: NewEvent,
+}
+
 /// One row of the change log joined with its item.
 #[derive(Debug, Clone)]
 pub struct ChangeRow {
     /// Cursor position.
     pub seq: i64,
-    /// Add or withdraw code.
-    pub op: i64,
+    /// Add or withdraw.
+    pub op: p::SyncOp,
     /// Item id.
     pub item_id: i64,
-    /// Kind code.
-    pub kind: i64,
+    /// Picture or video.
+    pub kind: p::ItemKind,
     /// MD5 bytes.
     pub md5: Vec<u8>,
     /// SHA-256 bytes.
@@ -194,8 +365,8 @@ pub struct ChangeRow {
 pub struct ExportRow {
     /// Item id.
     pub item_id: i64,
-    /// Kind code.
-    pub kind: i64,
+    /// Picture or video.
+    pub kind: p::ItemKind,
     /// MD5 bytes.
     pub md5: Vec<u8>,
     /// SHA-256 bytes.
@@ -221,139 +392,135 @@ pub struct PlatformInfo {
 
 /// Item row as the status read needs it.
 #[derive(Debug, Clone)]
-pub(crate) struct StatusItem {
+pub struct StatusItem {
+    /// Item id.
     pub id: i64,
-    pub kind: i64,
-    pub state: i64,
+    /// Picture or video.
+    pub kind: p::ItemKind,
+    /// Active or withdrawn.
+    pub state: p::ItemState,
+    /// Change-log position of its addition.
     pub add_seq: i64,
+    /// Matches reported.
     pub matches: i64,
+    /// Removals reported.
     pub removals: i64,
+    /// Not-violating reviews.
     pub not_violating: i64,
+    /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds, when withdrawn.
     pub withdrawn_at: Option<i64>,
 }
 
-/// Raw pieces of a status answer, assembled by [`assemble_status`].
-pub(crate) struct StatusParts {
+/// One stored timeline row.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// Unix seconds.
+    pub at: i64,
+    /// What happened.
+    pub kind: p::EventKind,
+    /// The item, if one.
+    pub item_id: Option<i64>,
+    /// How many items.
+    pub count: i64,
+}
+
+/// Raw pieces of a status answer, read in one transaction; the domain
+/// assembles them ([`crate::domain::status`]).
+#[derive(Debug, Clone)]
+pub struct StatusParts {
+    /// Case number.
     pub number: String,
-    pub state: i64,
+    /// Case state.
+    pub state: p::ItemState,
+    /// Unix seconds.
     pub created_at: i64,
+    /// Items, by id.
     pub items: Vec<StatusItem>,
+    /// Every platform's sync position.
     pub synced_through: Vec<i64>,
-    pub events: Vec<(i64, String, Option<i64>, i64)>,
+    /// Timeline, oldest first.
+    pub events: Vec<EventRow>,
 }
 
-pub(crate) fn assemble_status(parts: StatusParts) -> Result<p::CaseStatus, StoreError> {
-    let count_synced = |seq: i64| parts.synced_through.iter().filter(|&&s| s >= seq).count() as u32;
-    let mut summary = p::CaseSummary::default();
-    let mut max_active_seq = None::<i64>;
-    let mut items = Vec::with_capacity(parts.items.len());
-    for it in &parts.items {
-        let state = if it.state == 0 {
-            summary.active_items += 1;
-            max_active_seq = Some(max_active_seq.map_or(it.add_seq, |m| m.max(it.add_seq)));
-            p::ItemState::Active
-        } else {
-            summary.withdrawn_items += 1;
-            p::ItemState::Withdrawn
-        };
-        summary.matches += it.matches as u32;
-        summary.removals += it.removals as u32;
-        summary.reviewed_not_violating += it.not_violating as u32;
-        items.push(p::ItemStatus {
-            item_id: it.id,
-            kind: kind_of(it.kind)?,
-            state,
-            platforms_synced: count_synced(it.add_seq),
-            matches: it.matches as u32,
-            removals: it.removals as u32,
-            reviewed_not_violating: it.not_violating as u32,
-            added_at: it.created_at,
-            withdrawn_at: it.withdrawn_at,
-        });
-    }
-    summary.platforms_synced_all = max_active_seq.map_or(0, count_synced);
-    let mut timeline = Vec::with_capacity(parts.events.len());
-    for (at, kind, item_id, count) in parts.events {
-        timeline.push(p::TimelineEvent {
-            at,
-            kind: p::EventKind::parse(&kind)
-                .ok_or_else(|| StoreError::Internal(format!("unknown event kind {kind}")))?,
-            item_id,
-            count: count as u32,
-        });
-    }
-    Ok(p::CaseStatus {
-        case_number: parts.number,
-        state: if parts.state == 0 {
-            p::ItemState::Active
-        } else {
-            p::ItemState::Withdrawn
-        },
-        created_at: parts.created_at,
-        summary,
-        items,
-        timeline,
-    })
-}
+/// The storage operations; both backends implement them with the same
+/// semantics (one transaction each).
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Backend name for logs and metrics.
+    fn name(&self) -> &'static str;
 
-pub(crate) fn kind_of(code: i64) -> Result<p::ItemKind, StoreError> {
-    match code {
-        KIND_IMAGE => Ok(p::ItemKind::Image),
-        KIND_VIDEO => Ok(p::ItemKind::Video),
-        _ => Err(StoreError::Internal(format!("unknown kind {code}"))),
-    }
-}
+    /// Stores a case with its items and event, unless a case with the same
+    /// idempotency key exists (then returns that one and stores nothing).
+    /// [`StoreError::CaseNumberTaken`] when the drawn number is in use.
+    async fn insert_case(&self, c: NewCase) -> Result<InsertCase, StoreError>;
 
-fn bytes<T>(b: &[u8], f: impl Fn(&[u8]) -> Option<T>) -> Result<T, StoreError> {
-    f(b).ok_or_else(|| StoreError::Internal("stored hash has the wrong length".into()))
-}
+    /// Looks a case up by (normalised) number.
+    async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError>;
 
-/// Decodes stored vPDQ frames.
-pub(crate) fn decode_frames(b: &[u8]) -> Result<Vec<p::VideoFrame>, StoreError> {
-    if !b.len().is_multiple_of(FRAME_BYTES) {
-        return Err(StoreError::Internal("stored frames are truncated".into()));
-    }
-    b.chunks_exact(FRAME_BYTES)
-        .map(|c| {
-            let mut t = [0u8; 8];
-            t.copy_from_slice(&c[..8]);
-            Ok(p::VideoFrame {
-                t: f64::from_le_bytes(t),
-                pdq: bytes(&c[8..40], p::Pdq::from_slice)?,
-                quality: p::Quality::new(c[40])
-                    .ok_or_else(|| StoreError::Internal("stored quality out of range".into()))?,
-            })
-        })
-        .collect()
-}
+    /// Adds a batch of items: reads the case and any earlier batch with the
+    /// same key under the case's lock, asks
+    /// [`crate::domain::rules::admit_items`], and stores or replays.
+    async fn add_items(&self, batch: NewBatch) -> Result<AddedItems, StoreError>;
 
-impl ChangeRow {
-    /// Converts to the wire form.
-    pub fn into_entry(self) -> Result<p::SyncEntry, StoreError> {
-        Ok(p::SyncEntry {
-            seq: self.seq,
-            op: if self.op == OP_ADD {
-                p::SyncOp::Add
-            } else {
-                p::SyncOp::Withdraw
-            },
-            item_id: self.item_id,
-            kind: kind_of(self.kind)?,
-            md5: bytes(&self.md5, p::Md5::from_slice)?,
-            sha256: bytes(&self.sha256, p::Sha256::from_slice)?,
-            pdq: self
-                .pdq
-                .as_deref()
-                .map(|b| bytes(b, p::Pdq::from_slice))
-                .transpose()?,
-            quality: self
-                .quality
-                .and_then(|q| u8::try_from(q).ok())
-                .and_then(p::Quality::new),
-            frames: self.frames.as_deref().map(decode_frames).transpose()?,
-        })
-    }
+    /// Withdraws as [`crate::domain::rules::plan_withdraw`] decides from the
+    /// rows read under the case's lock; returns the items withdrawn now.
+    async fn withdraw(
+        &self,
+        case_id: i64,
+        target: WithdrawTarget,
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// What the status answer is assembled from.
+    async fn case_status_parts(&self, case_id: i64) -> Result<StatusParts, StoreError>;
+
+    /// Finds the active platform with this key hash.
+    async fn platform_by_key(&self, key_hash: [u8; 32]) -> Result<Option<i64>, StoreError>;
+
+    /// Records that a platform has everything up to `cursor` (clamped to the log's end).
+    async fn record_sync(&self, platform_id: i64, cursor: i64) -> Result<(), StoreError>;
+
+    /// Changes with `seq > cursor`, ascending, at most `limit`.
+    async fn changes(&self, cursor: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError>;
+
+    /// The case of each of these items that exists.
+    async fn item_cases(&self, item_ids: Vec<i64>) -> Result<HashMap<i64, i64>, StoreError>;
+
+    /// Inserts each feedback row unless the platform sent its event id before,
+    /// and applies the planned effects of the new ones; all or nothing.
+    /// Rows come sorted by item id, and counters are updated in that order
+    /// (one lock order for every writer). Returns how many were new.
+    async fn record_feedback(
+        &self,
+        platform_id: i64,
+        rows: Vec<PlannedFeedback>,
+        now: i64,
+    ) -> Result<u32, StoreError>;
+
+    /// Active items with `id > after`, ascending, at most `limit`.
+    async fn export_page(&self, after: i64, limit: i64) -> Result<Vec<ExportRow>, StoreError>;
+
+    /// Creates a platform with this key hash.
+    async fn create_platform(
+        &self,
+        name: &str,
+        key_hash: [u8; 32],
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Revokes a platform's key; `false` when no active platform has that name.
+    async fn revoke_platform(&self, name: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Every platform.
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError>;
+
+    /// A trivial query, for `/healthz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Flushes and closes (waits for the SQLite writer to finish its queue).
+    async fn close(&self);
 }
 
 /// Which database to use.
@@ -379,144 +546,41 @@ pub enum DatabaseConfig {
     },
 }
 
-/// The storage backend.
+/// The open backend (cheap to clone); dereferences to [`Backend`].
 #[derive(Clone)]
-pub enum Store {
-    /// SQLite backend.
-    Sqlite(sqlite::SqliteStore),
-    /// PostgreSQL backend.
-    Postgres(postgres::PgStore),
-}
-
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            Store::Sqlite($s) => $e,
-            Store::Postgres($s) => $e,
-        }
-    };
-}
+pub struct Store(Arc<dyn Backend>);
 
 impl Store {
     /// Opens (and migrates) the configured database.
     pub async fn open(cfg: &DatabaseConfig) -> Result<Store, StoreError> {
-        match cfg {
-            DatabaseConfig::Sqlite { path, readers } => Ok(Store::Sqlite(
-                sqlite::SqliteStore::open(path, *readers).await?,
-            )),
+        Ok(match cfg {
+            DatabaseConfig::Sqlite { path, readers } => {
+                Store(Arc::new(sqlite::SqliteStore::open(path, *readers).await?))
+            }
             DatabaseConfig::Postgres {
                 url,
                 pool_size,
                 commit_jitter,
-            } => Ok(Store::Postgres(
+            } => Store(Arc::new(
                 postgres::PgStore::open(url, *pool_size, *commit_jitter).await?,
             )),
-        }
+        })
+    }
+
+    /// Wraps any backend.
+    pub fn new(backend: Arc<dyn Backend>) -> Store {
+        Store(backend)
     }
 
     /// Backend name for logs and metrics.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
-        }
+        self.0.name()
     }
+}
 
-    /// Stores a case, or finds the one stored earlier under the same idempotency key.
-    pub async fn create_case(&self, c: NewCase) -> Result<CreateOutcome, StoreError> {
-        dispatch!(self, s => s.create_case(c).await)
-    }
-
-    /// Looks a case up by number.
-    pub async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError> {
-        dispatch!(self, s => s.case_auth(number).await)
-    }
-
-    /// Adds items to a case (idempotent by key). Returns `(created, item_ids)`.
-    pub async fn add_items(
-        &self,
-        case_id: i64,
-        idem_hash: [u8; 32],
-        request_hash: [u8; 32],
-        items: Vec<NewItem>,
-        now: i64,
-    ) -> Result<(bool, Vec<i64>), StoreError> {
-        dispatch!(self, s => s.add_items(case_id, idem_hash, request_hash, items, now).await)
-    }
-
-    /// Withdraws one item (`Some`) or every item and the case (`None`);
-    /// returns the items withdrawn now.
-    pub async fn withdraw(
-        &self,
-        case_id: i64,
-        item_id: Option<i64>,
-        now: i64,
-    ) -> Result<Vec<i64>, StoreError> {
-        dispatch!(self, s => s.withdraw(case_id, item_id, now).await)
-    }
-
-    /// What the victim sees.
-    pub async fn case_status(&self, case_id: i64) -> Result<p::CaseStatus, StoreError> {
-        dispatch!(self, s => s.case_status(case_id).await)
-    }
-
-    /// Finds the active platform with this key hash.
-    pub async fn platform_by_key(&self, key_hash: [u8; 32]) -> Result<Option<i64>, StoreError> {
-        dispatch!(self, s => s.platform_by_key(key_hash).await)
-    }
-
-    /// Records that a platform has everything up to `cursor` (clamped to the log's end).
-    pub async fn record_sync(&self, platform_id: i64, cursor: i64) -> Result<(), StoreError> {
-        dispatch!(self, s => s.record_sync(platform_id, cursor).await)
-    }
-
-    /// Changes with `seq > cursor`, ascending, at most `limit`.
-    pub async fn changes(&self, cursor: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError> {
-        dispatch!(self, s => s.changes(cursor, limit).await)
-    }
-
-    /// Records feedback; all events or none. Returns `(accepted, duplicates)`.
-    pub async fn feedback(
-        &self,
-        platform_id: i64,
-        events: Vec<p::FeedbackEvent>,
-        now: i64,
-    ) -> Result<(u32, u32), StoreError> {
-        dispatch!(self, s => s.feedback(platform_id, events, now).await)
-    }
-
-    /// Active items with `id > after`, ascending, at most `limit`.
-    pub async fn export_page(&self, after: i64, limit: i64) -> Result<Vec<ExportRow>, StoreError> {
-        dispatch!(self, s => s.export_page(after, limit).await)
-    }
-
-    /// Creates a platform with this key hash.
-    pub async fn create_platform(
-        &self,
-        name: &str,
-        key_hash: [u8; 32],
-        now: i64,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.create_platform(name, key_hash, now).await)
-    }
-
-    /// Revokes a platform's key; `false` when no active platform has that name.
-    pub async fn revoke_platform(&self, name: &str, now: i64) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.revoke_platform(name, now).await)
-    }
-
-    /// Every platform.
-    pub async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
-        dispatch!(self, s => s.list_platforms().await)
-    }
-
-    /// A trivial query, for `/healthz`.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        dispatch!(self, s => s.ping().await)
-    }
-
-    /// Flushes and closes (waits for the SQLite writer to finish its queue).
-    pub async fn close(&self) {
-        dispatch!(self, s => s.close().await)
+impl Deref for Store {
+    type Target = dyn Backend;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
     }
 }

@@ -16,7 +16,9 @@ use takedown_protocol as p;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
+use super::codes::{self, Code};
 use super::*;
+use crate::domain::rules::{self, AddSnapshot, Admission, NewEvent, PriorBatch, WithdrawSnapshot};
 
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
 /// Advisory lock key that serialises migrations across processes.
@@ -103,10 +105,6 @@ impl PgStore {
         r
     }
 
-    pub(crate) async fn close(&self) {
-        self.pool.close();
-    }
-
     /// Takes `n` change-log positions; holds the counter row lock until commit.
     /// Returns the first position.
     async fn take_seqs(&self, tx: &Transaction<'_>, n: i64) -> Result<i64, StoreError> {
@@ -142,7 +140,7 @@ impl PgStore {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let kinds: Vec<i16> = items.iter().map(|i| i.kind as i16).collect();
+        let kinds: Vec<i16> = items.iter().map(|i| i.kind.code()).collect();
         let md5: Vec<&[u8]> = items.iter().map(|i| i.md5.as_slice()).collect();
         let sha: Vec<&[u8]> = items.iter().map(|i| i.sha256.as_slice()).collect();
         let pdq: Vec<Option<&[u8]>> = items.iter().map(|i| i.pdq.as_deref()).collect();
@@ -154,97 +152,151 @@ impl PgStore {
             .prepare_cached(
                 "WITH ins AS ( \
                    INSERT INTO items (id, case_id, batch, kind, md5, sha256, pdq, quality, frames, \
-                                      add_seq, created_at) \
-                   SELECT u.id, $1, $2, u.kind, u.md5, u.sha, u.pdq, u.q, u.frames, $3 + u.ord - 1, $4 \
+                                      add_seq, created_at, state) \
+                   SELECT u.id, $1, $2, u.kind, u.md5, u.sha, u.pdq, u.q, u.frames, $3 + u.ord - 1, $4, $12 \
                    FROM unnest($5::bigint[], $6::smallint[], $7::bytea[], $8::bytea[], $9::bytea[], \
                                $10::smallint[], $11::bytea[]) \
                         WITH ORDINALITY AS u(id, kind, md5, sha, pdq, q, frames, ord) \
                    RETURNING id, add_seq, kind, md5, sha256, pdq, quality, frames) \
                  INSERT INTO changes (seq, item_id, op, kind, md5, sha256, pdq, quality, frames) \
-                 SELECT add_seq, id, 1, kind, md5, sha256, pdq, quality, frames FROM ins",
+                 SELECT add_seq, id, $13, kind, md5, sha256, pdq, quality, frames FROM ins",
             )
             .await?;
         tx.execute(
             &st,
             &[
-                &case_id, &batch, &first, &now, &ids, &kinds, &md5, &sha, &pdq, &q, &frames,
+                &case_id,
+                &batch,
+                &first,
+                &now,
+                &ids,
+                &kinds,
+                &md5,
+                &sha,
+                &pdq,
+                &q,
+                &frames,
+                &p::ItemState::Active.code(),
+                &p::SyncOp::Add.code(),
             ],
         )
         .await?;
         Ok(ids)
     }
+}
 
-    pub(crate) async fn create_case(&self, c: NewCase) -> Result<CreateOutcome, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let st = tx
-            .prepare_cached(
-                "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
-                 submitter, item_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (idem_hash) DO NOTHING RETURNING id",
-            )
-            .await?;
-        let count = c.items.len() as i32;
-        let inserted = tx
-            .query_opt(
-                &st,
-                &[
-                    &c.number,
-                    &&c.token_hash[..],
-                    &&c.idem_hash[..],
-                    &&c.request_hash[..],
-                    &&c.token_wrap[..],
-                    &c.submitter,
-                    &count,
-                    &c.now,
-                ],
-            )
-            .await;
-        let inserted = match inserted {
-            Ok(r) => r,
-            Err(e) if unique_violation(&e, "cases_number_key") => {
-                return Err(StoreError::CaseNumberTaken);
+/// Attempts of one transaction before a deadlock or serialization failure is
+/// given up on (each aborted attempt rolled back entirely).
+const MAX_TX_ATTEMPTS: u32 = 5;
+
+/// Runs a whole transaction again when PostgreSQL aborted it to break a lock
+/// cycle or a serialization conflict, with a short jittered backoff.
+async fn retrying<T, F, Fut>(mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 1u32;
+    loop {
+        match op().await {
+            Err(StoreError::Database { class, .. })
+                if class.retryable() && attempt < MAX_TX_ATTEMPTS =>
+            {
+                tracing::warn!(
+                    class = class.as_str(),
+                    attempt,
+                    "transaction aborted by the database; retrying"
+                );
+                let ms = (2u64 << attempt) + rand::random::<u64>() % 10;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                attempt += 1;
             }
-            Err(e) => return Err(e.into()),
-        };
-        let Some(row) = inserted else {
-            // Same idempotency key committed earlier (or concurrently).
-            let row = tx
+            r => return r,
+        }
+    }
+}
+
+fn blob32(v: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(v.as_slice()).map_err(|_| StoreError::Internal(format!("bad {what}")))
+}
+
+fn code<T: Code>(r: &tokio_postgres::Row, i: usize) -> Result<T, StoreError> {
+    T::from_code(i64::from(r.get::<_, i16>(i)))
+}
+
+#[async_trait::async_trait]
+impl Backend for PgStore {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn close(&self) {
+        self.pool.close();
+    }
+
+    async fn insert_case(&self, c: NewCase) -> Result<InsertCase, StoreError> {
+        let c = &c;
+        retrying(|| async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let st = tx
+                .prepare_cached(
+                    "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
+                 submitter, item_count, created_at, state) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (idem_hash) DO NOTHING RETURNING id",
+                )
+                .await?;
+            let count = c.items.len() as i32;
+            let inserted = tx
+                .query_opt(
+                    &st,
+                    &[
+                        &c.number,
+                        &&c.token_hash[..],
+                        &&c.idem_hash[..],
+                        &&c.request_hash[..],
+                        &&c.token_wrap[..],
+                        &c.submitter.as_str(),
+                        &count,
+                        &c.now,
+                        &p::ItemState::Active.code(),
+                    ],
+                )
+                .await;
+            let inserted = match inserted {
+                Ok(r) => r,
+                Err(e) if unique_violation(&e, "cases_number_key") => {
+                    return Err(StoreError::CaseNumberTaken);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let Some(row) = inserted else {
+                // Same idempotency key committed earlier (or concurrently).
+                let row = tx
                 .query_one(
                     "SELECT id, number, request_hash, token_wrap FROM cases WHERE idem_hash = $1",
                     &[&&c.idem_hash[..]],
                 )
                 .await?;
-            let request_hash: Vec<u8> = row.get(2);
-            if request_hash != c.request_hash {
-                return Err(StoreError::IdempotencyConflict);
-            }
-            let wrap: Vec<u8> = row.get(3);
-            let item_ids = batch_item_ids(&tx, row.get(0), 0).await?;
-            return Ok(CreateOutcome::Existing {
-                number: row.get(1),
-                token_wrap: <[u8; 32]>::try_from(wrap.as_slice())
-                    .map_err(|_| StoreError::Internal("bad token wrap".into()))?,
-                item_ids,
-            });
-        };
-        let case_id: i64 = row.get(0);
-        insert_event(
-            &tx,
-            case_id,
-            c.now,
-            p::EventKind::CaseCreated,
-            None,
-            c.items.len(),
-        )
-        .await?;
-        let item_ids = self.insert_items(&tx, case_id, 0, &c.items, c.now).await?;
-        self.jitter().await;
-        tx.commit().await?;
-        Ok(CreateOutcome::Created { item_ids })
+                return Ok(InsertCase::Existing(StoredCase {
+                    number: row.get(1),
+                    request_hash: row.get(2),
+                    token_wrap: blob32(row.get(3), "token wrap")?,
+                    item_ids: batch_item_ids(&tx, row.get(0), 0).await?,
+                }));
+            };
+            let case_id: i64 = row.get(0);
+            insert_event(&tx, case_id, c.now, c.event).await?;
+            let item_ids = self.insert_items(&tx, case_id, 0, &c.items, c.now).await?;
+            self.jitter().await;
+            tx.commit().await?;
+            Ok(InsertCase::Created { item_ids })
+        })
+        .await
     }
 
-    pub(crate) async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError> {
+    async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError> {
         let c = self.pool.get().await?;
         let st = c
             .prepare_cached("SELECT id, token_hash FROM cases WHERE number = $1")
@@ -259,157 +311,139 @@ impl PgStore {
         }))
     }
 
-    pub(crate) async fn add_items(
-        &self,
-        case_id: i64,
-        idem_hash: [u8; 32],
-        request_hash: [u8; 32],
-        items: Vec<NewItem>,
-        now: i64,
-    ) -> Result<(bool, Vec<i64>), StoreError> {
+    async fn add_items(&self, b: NewBatch) -> Result<AddedItems, StoreError> {
+        let b = &b;
+        retrying(|| async move {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // Lock the case row: serialises additions and withdrawal of one case.
+        // Lock the case row: serialises additions and withdrawal of one case
+        // (NO KEY UPDATE: feedback's timeline rows only need KEY SHARE on it).
         let row = tx
             .query_one(
-                "SELECT state, item_count FROM cases WHERE id = $1 FOR UPDATE",
-                &[&case_id],
+                "SELECT state, item_count FROM cases WHERE id = $1 FOR NO KEY UPDATE",
+                &[&b.case_id],
             )
             .await?;
-        let existing = tx
+        let prior = tx
             .query_opt(
                 "SELECT id, request_hash FROM item_ops WHERE case_id = $1 AND idem_hash = $2",
-                &[&case_id, &&idem_hash[..]],
+                &[&b.case_id, &&b.idem_hash[..]],
             )
-            .await?;
-        if let Some(op) = existing {
-            let rh: Vec<u8> = op.get(1);
-            if rh != request_hash {
-                return Err(StoreError::IdempotencyConflict);
+            .await?
+            .map(|op| PriorBatch {
+                op_id: op.get(0),
+                request_hash: op.get(1),
+            });
+        let snapshot = AddSnapshot {
+            case_state: code(&row, 0)?,
+            item_count: i64::from(row.get::<_, i32>(1)),
+            prior,
+        };
+        let event = match rules::admit_items(&snapshot, &b.request_hash, b.items.len())? {
+            Admission::Replay { op_id } => {
+                return Ok(AddedItems {
+                    created: false,
+                    item_ids: batch_item_ids(&tx, b.case_id, op_id).await?,
+                });
             }
-            return Ok((false, batch_item_ids(&tx, case_id, op.get(0)).await?));
-        }
-        let state: i16 = row.get(0);
-        let count: i32 = row.get(1);
-        if state != 0 {
-            return Err(StoreError::CaseWithdrawn);
-        }
-        if count as usize + items.len() > p::MAX_ITEMS_PER_CASE {
-            return Err(StoreError::TooManyItems);
-        }
+            Admission::Insert { event } => event,
+        };
         let op_id: i64 = tx
             .query_one(
                 "INSERT INTO item_ops (case_id, idem_hash, request_hash) VALUES ($1, $2, $3) RETURNING id",
-                &[&case_id, &&idem_hash[..], &&request_hash[..]],
+                &[&b.case_id, &&b.idem_hash[..], &&b.request_hash[..]],
             )
             .await?
             .get(0);
         tx.execute(
             "UPDATE cases SET item_count = item_count + $1 WHERE id = $2",
-            &[&(items.len() as i32), &case_id],
+            &[&(b.items.len() as i32), &b.case_id],
         )
         .await?;
-        insert_event(
-            &tx,
-            case_id,
-            now,
-            p::EventKind::ItemsAdded,
-            None,
-            items.len(),
-        )
-        .await?;
-        let ids = self.insert_items(&tx, case_id, op_id, &items, now).await?;
+        insert_event(&tx, b.case_id, b.now, event).await?;
+        let item_ids = self
+            .insert_items(&tx, b.case_id, op_id, &b.items, b.now)
+            .await?;
         self.jitter().await;
         tx.commit().await?;
-        Ok((true, ids))
+        Ok(AddedItems {
+            created: true,
+            item_ids,
+        })
+        }).await
     }
 
-    pub(crate) async fn withdraw(
+    async fn withdraw(
         &self,
         case_id: i64,
-        item_id: Option<i64>,
+        target: WithdrawTarget,
         now: i64,
     ) -> Result<Vec<i64>, StoreError> {
+        retrying(|| async move {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT 1 FROM cases WHERE id = $1 FOR UPDATE", &[&case_id])
+        let case = tx
+            .query_one(
+                "SELECT state FROM cases WHERE id = $1 FOR NO KEY UPDATE",
+                &[&case_id],
+            )
             .await?;
-        let ids: Vec<i64> = match item_id {
-            Some(item) => {
-                let row = tx
-                    .query_opt(
-                        "SELECT state FROM items WHERE id = $1 AND case_id = $2",
-                        &[&item, &case_id],
-                    )
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                let state: i16 = row.get(0);
-                if state != 0 {
-                    vec![]
-                } else {
-                    tx.execute(
-                        "UPDATE items SET state = 1, withdrawn_at = $1 WHERE id = $2",
-                        &[&now, &item],
-                    )
-                    .await?;
-                    insert_event(
-                        &tx,
-                        case_id,
-                        now,
-                        p::EventKind::ItemWithdrawn,
-                        Some(item),
-                        1,
-                    )
-                    .await?;
-                    vec![item]
-                }
-            }
-            None => {
-                let rows = tx
-                    .query(
-                        "UPDATE items SET state = 1, withdrawn_at = $1 WHERE case_id = $2 \
-                         AND state = 0 RETURNING id",
-                        &[&now, &case_id],
-                    )
-                    .await?;
-                let mut ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-                ids.sort_unstable();
-                let changed = tx
-                    .execute(
-                        "UPDATE cases SET state = 1, withdrawn_at = $1 WHERE id = $2 AND state = 0",
-                        &[&now, &case_id],
-                    )
-                    .await?;
-                if changed > 0 {
-                    insert_event(
-                        &tx,
-                        case_id,
-                        now,
-                        p::EventKind::CaseWithdrawn,
-                        None,
-                        ids.len(),
-                    )
-                    .await?;
-                }
-                ids
-            }
+        let only = match target {
+            WithdrawTarget::Item(id) => Some(id),
+            WithdrawTarget::Case => None,
         };
-        if !ids.is_empty() {
-            let first = self.take_seqs(&tx, ids.len() as i64).await?;
+        let items = tx
+            .query(
+                "SELECT id, state FROM items WHERE case_id = $1 \
+                 AND ($2::bigint IS NULL OR id = $2) ORDER BY id",
+                &[&case_id, &only],
+            )
+            .await?
+            .iter()
+            .map(|r| -> Result<(i64, p::ItemState), StoreError> { Ok((r.get(0), code(r, 1)?)) })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let plan = rules::plan_withdraw(
+            target,
+            &WithdrawSnapshot {
+                case_state: code(&case, 0)?,
+                items,
+            },
+        )?;
+        let withdrawn = p::ItemState::Withdrawn.code();
+        if !plan.item_ids.is_empty() {
+            tx.execute(
+                "UPDATE items SET state = $1, withdrawn_at = $2 WHERE id = ANY($3)",
+                &[&withdrawn, &now, &plan.item_ids],
+            )
+            .await?;
+        }
+        if plan.withdraw_case {
+            tx.execute(
+                "UPDATE cases SET state = $1, withdrawn_at = $2 WHERE id = $3",
+                &[&withdrawn, &now, &case_id],
+            )
+            .await?;
+        }
+        if let Some(e) = plan.event {
+            insert_event(&tx, case_id, now, e).await?;
+        }
+        if !plan.item_ids.is_empty() {
+            let first = self.take_seqs(&tx, plan.item_ids.len() as i64).await?;
             tx.execute(
                 "INSERT INTO changes (seq, item_id, op, kind, md5, sha256, pdq, quality, frames) \
-                 SELECT $1 + u.ord - 1, u.id, 2, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames \
+                 SELECT $1 + u.ord - 1, u.id, $3, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames \
                  FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id",
-                &[&first, &ids],
+                &[&first, &plan.item_ids, &p::SyncOp::Withdraw.code()],
             )
             .await?;
             self.jitter().await;
         }
         tx.commit().await?;
-        Ok(ids)
+        Ok(plan.item_ids)
+        }).await
     }
 
-    pub(crate) async fn case_status(&self, case_id: i64) -> Result<p::CaseStatus, StoreError> {
+    async fn case_status_parts(&self, case_id: i64) -> Result<StatusParts, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client
             .build_transaction()
@@ -434,18 +468,20 @@ impl PgStore {
             .query(&st, &[&case_id])
             .await?
             .iter()
-            .map(|r| StatusItem {
-                id: r.get(0),
-                kind: i64::from(r.get::<_, i16>(1)),
-                state: i64::from(r.get::<_, i16>(2)),
-                add_seq: r.get(3),
-                matches: i64::from(r.get::<_, i32>(4)),
-                removals: i64::from(r.get::<_, i32>(5)),
-                not_violating: i64::from(r.get::<_, i32>(6)),
-                created_at: r.get(7),
-                withdrawn_at: r.get(8),
+            .map(|r| {
+                Ok(StatusItem {
+                    id: r.get(0),
+                    kind: code(r, 1)?,
+                    state: code(r, 2)?,
+                    add_seq: r.get(3),
+                    matches: i64::from(r.get::<_, i32>(4)),
+                    removals: i64::from(r.get::<_, i32>(5)),
+                    not_violating: i64::from(r.get::<_, i32>(6)),
+                    created_at: r.get(7),
+                    withdrawn_at: r.get(8),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let st = tx
             .prepare_cached("SELECT synced_through FROM platforms")
             .await?;
@@ -459,12 +495,19 @@ impl PgStore {
             .query(&st, &[&case_id])
             .await?
             .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), i64::from(r.get::<_, i32>(3))))
-            .collect();
+            .map(|r| {
+                Ok(EventRow {
+                    at: r.get(0),
+                    kind: codes::event_kind(r.get(1))?,
+                    item_id: r.get(2),
+                    count: i64::from(r.get::<_, i32>(3)),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         tx.commit().await?;
-        assemble_status(StatusParts {
+        Ok(StatusParts {
             number: case.get(0),
-            state: i64::from(case.get::<_, i16>(1)),
+            state: code(&case, 1)?,
             created_at: case.get(2),
             items,
             synced_through,
@@ -472,10 +515,7 @@ impl PgStore {
         })
     }
 
-    pub(crate) async fn platform_by_key(
-        &self,
-        key_hash: [u8; 32],
-    ) -> Result<Option<i64>, StoreError> {
+    async fn platform_by_key(&self, key_hash: [u8; 32]) -> Result<Option<i64>, StoreError> {
         let c = self.pool.get().await?;
         let st = c
             .prepare_cached("SELECT id FROM platforms WHERE key_hash = $1 AND revoked_at IS NULL")
@@ -483,28 +523,23 @@ impl PgStore {
         Ok(c.query_opt(&st, &[&&key_hash[..]]).await?.map(|r| r.get(0)))
     }
 
-    pub(crate) async fn record_sync(
-        &self,
-        platform_id: i64,
-        cursor: i64,
-    ) -> Result<(), StoreError> {
-        let c = self.pool.get().await?;
-        let st = c
-            .prepare_cached(
-                "UPDATE platforms SET synced_through = \
+    async fn record_sync(&self, platform_id: i64, cursor: i64) -> Result<(), StoreError> {
+        retrying(|| async move {
+            let c = self.pool.get().await?;
+            let st = c
+                .prepare_cached(
+                    "UPDATE platforms SET synced_through = \
                  least($1, (SELECT coalesce(max(seq), 0) FROM changes)) \
                  WHERE id = $2 AND synced_through < $1",
-            )
-            .await?;
-        c.execute(&st, &[&cursor, &platform_id]).await?;
-        Ok(())
+                )
+                .await?;
+            c.execute(&st, &[&cursor, &platform_id]).await?;
+            Ok(())
+        })
+        .await
     }
 
-    pub(crate) async fn changes(
-        &self,
-        cursor: i64,
-        limit: i64,
-    ) -> Result<Vec<ChangeRow>, StoreError> {
+    async fn changes(&self, cursor: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError> {
         let c = self.pool.get().await?;
         let st = c
             .prepare_cached(
@@ -513,115 +548,115 @@ impl PgStore {
                  FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
             .await?;
-        let rows = c.query(&st, &[&cursor, &limit]).await?;
-        Ok(rows
+        c.query(&st, &[&cursor, &limit])
+            .await?
             .iter()
-            .map(|r| ChangeRow {
-                seq: r.get(0),
-                op: i64::from(r.get::<_, i16>(1)),
-                item_id: r.get(2),
-                kind: i64::from(r.get::<_, i16>(3)),
-                md5: r.get(4),
-                sha256: r.get(5),
-                pdq: r.get(6),
-                quality: r.get::<_, Option<i16>>(7).map(i64::from),
-                frames: r.get(8),
+            .map(|r| {
+                Ok(ChangeRow {
+                    seq: r.get(0),
+                    op: code(r, 1)?,
+                    item_id: r.get(2),
+                    kind: code(r, 3)?,
+                    md5: r.get(4),
+                    sha256: r.get(5),
+                    pdq: r.get(6),
+                    quality: r.get::<_, Option<i16>>(7).map(i64::from),
+                    frames: r.get(8),
+                })
             })
+            .collect()
+    }
+
+    async fn item_cases(&self, item_ids: Vec<i64>) -> Result<HashMap<i64, i64>, StoreError> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached("SELECT id, case_id FROM items WHERE id = ANY($1)")
+            .await?;
+        Ok(c.query(&st, &[&item_ids])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
             .collect())
     }
 
-    pub(crate) async fn feedback(
+    async fn record_feedback(
         &self,
         platform_id: i64,
-        events: Vec<p::FeedbackEvent>,
+        rows: Vec<PlannedFeedback>,
         now: i64,
-    ) -> Result<(u32, u32), StoreError> {
+    ) -> Result<u32, StoreError> {
+        let rows = &rows;
+        retrying(|| async move {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let find = tx
-            .prepare_cached("SELECT case_id FROM items WHERE id = $1")
-            .await?;
         let ins = tx
             .prepare_cached(
                 "INSERT INTO feedback (platform_id, event_id, item_id, outcome, reference, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (platform_id, event_id) DO NOTHING",
             )
             .await?;
-        let (mut accepted, mut dups) = (0u32, 0u32);
-        for (i, e) in events.iter().enumerate() {
-            let case_id: i64 = tx
-                .query_opt(&find, &[&e.item_id])
-                .await?
-                .ok_or(StoreError::UnknownItem(i))?
-                .get(0);
+        let mut new_rows = Vec::with_capacity(rows.len());
+        for r in rows.iter() {
             let n = tx
                 .execute(
                     &ins,
                     &[
                         &platform_id,
-                        &e.event_id,
-                        &e.item_id,
-                        &e.outcome.as_str(),
-                        &e.reference,
+                        &r.event_id,
+                        &r.item_id,
+                        &r.outcome.as_str(),
+                        &r.reference,
                         &now,
                     ],
                 )
                 .await?;
-            if n == 0 {
-                dups += 1;
-                continue;
+            if n > 0 {
+                new_rows.push(r);
             }
-            accepted += 1;
-            let col = match e.outcome {
-                p::Outcome::Matched => "matches",
-                p::Outcome::Removed => "removals",
-                p::Outcome::ReviewedNotViolating => "not_violating",
-            };
-            let st = tx
-                .prepare_cached(&format!("UPDATE items SET {col} = {col} + 1 WHERE id = $1"))
-                .await?;
-            tx.execute(&st, &[&e.item_id]).await?;
-            insert_event(
-                &tx,
-                case_id,
-                now,
-                e.outcome.event_kind(),
-                Some(e.item_id),
-                1,
+        }
+        for r in &new_rows {
+            insert_event(&tx, r.case_id, now, r.event).await?;
+        }
+        let upd = tx
+            .prepare_cached(
+                "UPDATE items SET matches = matches + $1, removals = removals + $2, \
+                 not_violating = not_violating + $3 WHERE id = $4",
             )
             .await?;
+        for (item, d) in rules::counter_updates(new_rows.iter().copied()) {
+            tx.execute(&upd, &[&d.matches, &d.removals, &d.not_violating, &item])
+                .await?;
         }
         tx.commit().await?;
-        Ok((accepted, dups))
+        Ok(new_rows.len() as u32)
+        }).await
     }
 
-    pub(crate) async fn export_page(
-        &self,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<ExportRow>, StoreError> {
+    async fn export_page(&self, after: i64, limit: i64) -> Result<Vec<ExportRow>, StoreError> {
         let c = self.pool.get().await?;
         let st = c
             .prepare_cached(
                 "SELECT id, kind, md5, sha256, pdq, quality FROM items \
-                 WHERE id > $1 AND state = 0 ORDER BY id LIMIT $2",
+                 WHERE id > $1 AND state = $3 ORDER BY id LIMIT $2",
             )
             .await?;
-        Ok(c.query(&st, &[&after, &limit])
+        c.query(&st, &[&after, &limit, &p::ItemState::Active.code()])
             .await?
             .iter()
-            .map(|r| ExportRow {
-                item_id: r.get(0),
-                kind: i64::from(r.get::<_, i16>(1)),
-                md5: r.get(2),
-                sha256: r.get(3),
-                pdq: r.get(4),
-                quality: r.get::<_, Option<i16>>(5).map(i64::from),
+            .map(|r| {
+                Ok(ExportRow {
+                    item_id: r.get(0),
+                    kind: code(r, 1)?,
+                    md5: r.get(2),
+                    sha256: r.get(3),
+                    pdq: r.get(4),
+                    quality: r.get::<_, Option<i16>>(5).map(i64::from),
+                })
             })
-            .collect())
+            .collect()
     }
 
-    pub(crate) async fn create_platform(
+    async fn create_platform(
         &self,
         name: &str,
         key_hash: [u8; 32],
@@ -641,7 +676,7 @@ impl PgStore {
         }
     }
 
-    pub(crate) async fn revoke_platform(&self, name: &str, now: i64) -> Result<bool, StoreError> {
+    async fn revoke_platform(&self, name: &str, now: i64) -> Result<bool, StoreError> {
         let c = self.pool.get().await?;
         Ok(c.execute(
             "UPDATE platforms SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
@@ -651,7 +686,7 @@ impl PgStore {
             > 0)
     }
 
-    pub(crate) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
         let c = self.pool.get().await?;
         Ok(c.query(
             "SELECT name, created_at, revoked_at, synced_through FROM platforms ORDER BY id",
@@ -668,7 +703,7 @@ impl PgStore {
         .collect())
     }
 
-    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+    async fn ping(&self) -> Result<(), StoreError> {
         let c = self.pool.get().await?;
         c.query_one("SELECT 1", &[]).await?;
         Ok(())
@@ -695,9 +730,7 @@ async fn insert_event(
     tx: &Transaction<'_>,
     case_id: i64,
     at: i64,
-    kind: p::EventKind,
-    item_id: Option<i64>,
-    count: usize,
+    e: NewEvent,
 ) -> Result<(), StoreError> {
     let st = tx
         .prepare_cached(
@@ -706,7 +739,13 @@ async fn insert_event(
         .await?;
     tx.execute(
         &st,
-        &[&case_id, &at, &kind.as_str(), &item_id, &(count as i32)],
+        &[
+            &case_id,
+            &at,
+            &e.kind.as_str(),
+            &e.item_id,
+            &(e.count as i32),
+        ],
     )
     .await?;
     Ok(())

@@ -17,7 +17,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use takedown_protocol as p;
 use tokio::sync::{Semaphore, oneshot};
 
+use super::codes::{self, Code};
 use super::*;
+use crate::domain::rules::{self, AddSnapshot, Admission, NewEvent, PriorBatch, WithdrawSnapshot};
 
 const MAX_BATCH: usize = 256;
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
@@ -153,8 +155,19 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))?
     }
+}
 
-    pub(crate) async fn close(&self) {
+fn blob32(v: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(v.as_slice()).map_err(|_| StoreError::Internal(format!("bad {what}")))
+}
+
+#[async_trait::async_trait]
+impl Backend for SqliteStore {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn close(&self) {
         let sender = self.0.writer.lock().expect("writer lock").take();
         drop(sender);
         let handle = self.0.writer_thread.lock().expect("writer lock").take();
@@ -163,8 +176,9 @@ impl SqliteStore {
         }
     }
 
-    pub(crate) async fn create_case(&self, c: NewCase) -> Result<CreateOutcome, StoreError> {
+    async fn insert_case(&self, c: NewCase) -> Result<InsertCase, StoreError> {
         self.write(move |db| {
+            // One writer: looking up the key and inserting cannot race.
             let existing: Option<(i64, String, Vec<u8>, Vec<u8>)> = db
                 .prepare_cached(
                     "SELECT id, number, request_hash, token_wrap FROM cases WHERE idem_hash = ?",
@@ -174,17 +188,12 @@ impl SqliteStore {
                 })
                 .optional()?;
             if let Some((id, number, request_hash, wrap)) = existing {
-                if request_hash != c.request_hash {
-                    return Err(StoreError::IdempotencyConflict);
-                }
-                let item_ids = batch_item_ids(db, id, 0)?;
-                let token_wrap = <[u8; 32]>::try_from(wrap.as_slice())
-                    .map_err(|_| StoreError::Internal("bad token wrap".into()))?;
-                return Ok(CreateOutcome::Existing {
+                return Ok(InsertCase::Existing(StoredCase {
                     number,
-                    token_wrap,
-                    item_ids,
-                });
+                    request_hash,
+                    token_wrap: blob32(wrap, "token wrap")?,
+                    item_ids: batch_item_ids(db, id, 0)?,
+                }));
             }
             let taken: bool = db
                 .prepare_cached("SELECT EXISTS(SELECT 1 FROM cases WHERE number = ?)")?
@@ -194,7 +203,7 @@ impl SqliteStore {
             }
             db.prepare_cached(
                 "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
-                 submitter, item_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 submitter, state, item_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )?
             .execute(params![
                 c.number,
@@ -202,26 +211,20 @@ impl SqliteStore {
                 &c.idem_hash[..],
                 &c.request_hash[..],
                 &c.token_wrap[..],
-                c.submitter,
+                c.submitter.as_str(),
+                p::ItemState::Active.code(),
                 c.items.len() as i64,
                 c.now
             ])?;
             let case_id = db.last_insert_rowid();
             let item_ids = insert_items(db, case_id, 0, &c.items, c.now)?;
-            insert_event(
-                db,
-                case_id,
-                c.now,
-                p::EventKind::CaseCreated,
-                None,
-                item_ids.len(),
-            )?;
-            Ok(CreateOutcome::Created { item_ids })
+            insert_event(db, case_id, c.now, c.event)?;
+            Ok(InsertCase::Created { item_ids })
         })
         .await
     }
 
-    pub(crate) async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError> {
+    async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError> {
         let number = number.to_string();
         self.read(move |db| {
             let row: Option<(i64, Vec<u8>)> = db
@@ -238,110 +241,106 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn add_items(
-        &self,
-        case_id: i64,
-        idem_hash: [u8; 32],
-        request_hash: [u8; 32],
-        items: Vec<NewItem>,
-        now: i64,
-    ) -> Result<(bool, Vec<i64>), StoreError> {
+    async fn add_items(&self, b: NewBatch) -> Result<AddedItems, StoreError> {
         self.write(move |db| {
-            let existing: Option<(i64, Vec<u8>)> = db
+            let prior = db
                 .prepare_cached(
                     "SELECT id, request_hash FROM item_ops WHERE case_id = ? AND idem_hash = ?",
                 )?
-                .query_row(params![case_id, &idem_hash[..]], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                .query_row(params![b.case_id, &b.idem_hash[..]], |r| {
+                    Ok(PriorBatch {
+                        op_id: r.get(0)?,
+                        request_hash: r.get(1)?,
+                    })
                 })
                 .optional()?;
-            if let Some((op_id, rh)) = existing {
-                if rh != request_hash {
-                    return Err(StoreError::IdempotencyConflict);
-                }
-                return Ok((false, batch_item_ids(db, case_id, op_id)?));
-            }
-            let (state, count): (i64, i64) = db
+            let (state, item_count): (i64, i64) = db
                 .prepare_cached("SELECT state, item_count FROM cases WHERE id = ?")?
-                .query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            if state != 0 {
-                return Err(StoreError::CaseWithdrawn);
-            }
-            if count as usize + items.len() > p::MAX_ITEMS_PER_CASE {
-                return Err(StoreError::TooManyItems);
-            }
+                .query_row([b.case_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let snapshot = AddSnapshot {
+                case_state: p::ItemState::from_code(state)?,
+                item_count,
+                prior,
+            };
+            let event = match rules::admit_items(&snapshot, &b.request_hash, b.items.len())? {
+                Admission::Replay { op_id } => {
+                    return Ok(AddedItems {
+                        created: false,
+                        item_ids: batch_item_ids(db, b.case_id, op_id)?,
+                    });
+                }
+                Admission::Insert { event } => event,
+            };
             db.prepare_cached(
                 "INSERT INTO item_ops (case_id, idem_hash, request_hash) VALUES (?, ?, ?)",
             )?
-            .execute(params![case_id, &idem_hash[..], &request_hash[..]])?;
+            .execute(params![b.case_id, &b.idem_hash[..], &b.request_hash[..]])?;
             let op_id = db.last_insert_rowid();
-            let ids = insert_items(db, case_id, op_id, &items, now)?;
+            let item_ids = insert_items(db, b.case_id, op_id, &b.items, b.now)?;
             db.prepare_cached("UPDATE cases SET item_count = item_count + ? WHERE id = ?")?
-                .execute(params![ids.len() as i64, case_id])?;
-            insert_event(db, case_id, now, p::EventKind::ItemsAdded, None, ids.len())?;
-            Ok((true, ids))
+                .execute(params![item_ids.len() as i64, b.case_id])?;
+            insert_event(db, b.case_id, b.now, event)?;
+            Ok(AddedItems {
+                created: true,
+                item_ids,
+            })
         })
         .await
     }
 
-    pub(crate) async fn withdraw(
+    async fn withdraw(
         &self,
         case_id: i64,
-        item_id: Option<i64>,
+        target: WithdrawTarget,
         now: i64,
     ) -> Result<Vec<i64>, StoreError> {
         self.write(move |db| {
-            let ids: Vec<i64> = match item_id {
-                Some(item) => {
-                    let state: Option<i64> = db
-                        .prepare_cached("SELECT state FROM items WHERE id = ? AND case_id = ?")?
-                        .query_row(params![item, case_id], |r| r.get(0))
-                        .optional()?;
-                    match state {
-                        None => return Err(StoreError::NotFound),
-                        Some(0) => vec![item],
-                        Some(_) => vec![],
-                    }
-                }
-                None => {
-                    let mut st = db.prepare_cached(
-                        "SELECT id FROM items WHERE case_id = ? AND state = 0 ORDER BY id",
-                    )?;
-                    let rows = st.query_map([case_id], |r| r.get(0))?;
-                    rows.collect::<Result<_, _>>()?
-                }
+            let case_state: i64 = db
+                .prepare_cached("SELECT state FROM cases WHERE id = ?")?
+                .query_row([case_id], |r| r.get(0))?;
+            let only = match target {
+                WithdrawTarget::Item(id) => Some(id),
+                WithdrawTarget::Case => None,
             };
-            for (seq, id) in (next_seq(db)?..).zip(ids.iter()) {
-                db.prepare_cached(
-                    "UPDATE items SET state = 1, withdrawn_at = ? WHERE id = ?",
-                )?
-                .execute(params![now, id])?;
+            let mut st = db.prepare_cached(
+                "SELECT id, state FROM items WHERE case_id = ?1 AND (?2 IS NULL OR id = ?2) \
+                 ORDER BY id",
+            )?;
+            let items = st
+                .query_map(params![case_id, only], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .map(|(id, s)| -> Result<_, StoreError> { Ok((id, p::ItemState::from_code(s)?)) })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let plan = rules::plan_withdraw(
+                target,
+                &WithdrawSnapshot {
+                    case_state: p::ItemState::from_code(case_state)?,
+                    items,
+                },
+            )?;
+            let withdrawn = p::ItemState::Withdrawn.code();
+            for (seq, id) in (next_seq(db)?..).zip(plan.item_ids.iter()) {
+                db.prepare_cached("UPDATE items SET state = ?, withdrawn_at = ? WHERE id = ?")?
+                    .execute(params![withdrawn, now, id])?;
                 db.prepare_cached("INSERT INTO changes (seq, item_id, op) VALUES (?, ?, ?)")?
-                    .execute(params![seq, id, OP_WITHDRAW])?;
+                    .execute(params![seq, id, p::SyncOp::Withdraw.code()])?;
             }
-            match item_id {
-                Some(item) => {
-                    if !ids.is_empty() {
-                        insert_event(db, case_id, now, p::EventKind::ItemWithdrawn, Some(item), 1)?;
-                    }
-                }
-                None => {
-                    let changed = db
-                        .prepare_cached(
-                            "UPDATE cases SET state = 1, withdrawn_at = ? WHERE id = ? AND state = 0",
-                        )?
-                        .execute(params![now, case_id])?;
-                    if changed > 0 {
-                        insert_event(db, case_id, now, p::EventKind::CaseWithdrawn, None, ids.len())?;
-                    }
-                }
+            if plan.withdraw_case {
+                db.prepare_cached("UPDATE cases SET state = ?, withdrawn_at = ? WHERE id = ?")?
+                    .execute(params![withdrawn, now, case_id])?;
             }
-            Ok(ids)
+            if let Some(e) = plan.event {
+                insert_event(db, case_id, now, e)?;
+            }
+            Ok(plan.item_ids)
         })
         .await
     }
 
-    pub(crate) async fn case_status(&self, case_id: i64) -> Result<p::CaseStatus, StoreError> {
+    async fn case_status_parts(&self, case_id: i64) -> Result<StatusParts, StoreError> {
         self.read(move |db| {
             let (number, state, created_at): (String, i64, i64) = db
                 .prepare_cached("SELECT number, state, created_at FROM cases WHERE id = ?")?
@@ -352,21 +351,34 @@ impl SqliteStore {
                 "SELECT id, kind, state, add_seq, matches, removals, not_violating, created_at, \
                  withdrawn_at FROM items WHERE case_id = ? ORDER BY id",
             )?;
-            let items = st
+            let rows = st
                 .query_map([case_id], |r| {
-                    Ok(StatusItem {
-                        id: r.get(0)?,
-                        kind: r.get(1)?,
-                        state: r.get(2)?,
-                        add_seq: r.get(3)?,
-                        matches: r.get(4)?,
-                        removals: r.get(5)?,
-                        not_violating: r.get(6)?,
-                        created_at: r.get(7)?,
-                        withdrawn_at: r.get(8)?,
-                    })
+                    Ok((
+                        (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?),
+                        StatusItem {
+                            id: r.get(0)?,
+                            kind: p::ItemKind::Image,
+                            state: p::ItemState::Active,
+                            add_seq: r.get(3)?,
+                            matches: r.get(4)?,
+                            removals: r.get(5)?,
+                            not_violating: r.get(6)?,
+                            created_at: r.get(7)?,
+                            withdrawn_at: r.get(8)?,
+                        },
+                    ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
+            let items = rows
+                .into_iter()
+                .map(|((kind, state), it)| -> Result<StatusItem, StoreError> {
+                    Ok(StatusItem {
+                        kind: p::ItemKind::from_code(kind)?,
+                        state: p::ItemState::from_code(state)?,
+                        ..it
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
             let mut st = db.prepare_cached("SELECT synced_through FROM platforms")?;
             let synced_through = st
                 .query_map([], |r| r.get(0))?
@@ -376,12 +388,29 @@ impl SqliteStore {
             )?;
             let events = st
                 .query_map([case_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
                 })?
-                .collect::<Result<Vec<_>, _>>()?;
-            assemble_status(StatusParts {
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .map(
+                    |(at, kind, item_id, count)| -> Result<EventRow, StoreError> {
+                        Ok(EventRow {
+                            at,
+                            kind: codes::event_kind(&kind)?,
+                            item_id,
+                            count,
+                        })
+                    },
+                )
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(StatusParts {
                 number,
-                state,
+                state: p::ItemState::from_code(state)?,
                 created_at,
                 items,
                 synced_through,
@@ -391,10 +420,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn platform_by_key(
-        &self,
-        key_hash: [u8; 32],
-    ) -> Result<Option<i64>, StoreError> {
+    async fn platform_by_key(&self, key_hash: [u8; 32]) -> Result<Option<i64>, StoreError> {
         self.read(move |db| {
             Ok(db
                 .prepare_cached(
@@ -406,11 +432,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn record_sync(
-        &self,
-        platform_id: i64,
-        cursor: i64,
-    ) -> Result<(), StoreError> {
+    async fn record_sync(&self, platform_id: i64, cursor: i64) -> Result<(), StoreError> {
         self.write(move |db| {
             db.prepare_cached(
                 "UPDATE platforms SET synced_through = \
@@ -423,112 +445,112 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn changes(
-        &self,
-        cursor: i64,
-        limit: i64,
-    ) -> Result<Vec<ChangeRow>, StoreError> {
+    async fn changes(&self, cursor: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError> {
         self.read(move |db| {
             let mut st = db.prepare_cached(
                 "SELECT c.seq, c.op, i.id, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames \
                  FROM changes c JOIN items i ON i.id = c.item_id \
                  WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
             )?;
-            let rows = st
-                .query_map(params![cursor, limit], |r| {
-                    Ok(ChangeRow {
-                        seq: r.get(0)?,
-                        op: r.get(1)?,
-                        item_id: r.get(2)?,
-                        kind: r.get(3)?,
-                        md5: r.get(4)?,
-                        sha256: r.get(5)?,
-                        pdq: r.get(6)?,
-                        quality: r.get(7)?,
-                        frames: r.get(8)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            let mut rows = st.query(params![cursor, limit])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(ChangeRow {
+                    seq: r.get(0)?,
+                    op: p::SyncOp::from_code(r.get(1)?)?,
+                    item_id: r.get(2)?,
+                    kind: p::ItemKind::from_code(r.get(3)?)?,
+                    md5: r.get(4)?,
+                    sha256: r.get(5)?,
+                    pdq: r.get(6)?,
+                    quality: r.get(7)?,
+                    frames: r.get(8)?,
+                });
+            }
+            Ok(out)
         })
         .await
     }
 
-    pub(crate) async fn feedback(
+    async fn item_cases(&self, item_ids: Vec<i64>) -> Result<HashMap<i64, i64>, StoreError> {
+        self.read(move |db| {
+            let mut st = db.prepare_cached("SELECT case_id FROM items WHERE id = ?")?;
+            let mut out = HashMap::with_capacity(item_ids.len());
+            for id in item_ids {
+                if let Some(case_id) = st.query_row([id], |r| r.get(0)).optional()? {
+                    out.insert(id, case_id);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn record_feedback(
         &self,
         platform_id: i64,
-        events: Vec<p::FeedbackEvent>,
+        rows: Vec<PlannedFeedback>,
         now: i64,
-    ) -> Result<(u32, u32), StoreError> {
+    ) -> Result<u32, StoreError> {
         self.write(move |db| {
-            let (mut accepted, mut dups) = (0u32, 0u32);
-            for (i, e) in events.iter().enumerate() {
-                let case_id: i64 = db
-                    .prepare_cached("SELECT case_id FROM items WHERE id = ?")?
-                    .query_row([e.item_id], |r| r.get(0))
-                    .optional()?
-                    .ok_or(StoreError::UnknownItem(i))?;
-                let n = db
-                    .prepare_cached(
-                        "INSERT INTO feedback (platform_id, event_id, item_id, outcome, reference, \
-                         created_at) VALUES (?, ?, ?, ?, ?, ?) \
-                         ON CONFLICT (platform_id, event_id) DO NOTHING",
-                    )?
-                    .execute(params![
-                        platform_id,
-                        e.event_id,
-                        e.item_id,
-                        e.outcome.as_str(),
-                        e.reference,
-                        now
-                    ])?;
-                if n == 0 {
-                    dups += 1;
-                    continue;
+            let mut new_rows = Vec::with_capacity(rows.len());
+            let mut ins = db.prepare_cached(
+                "INSERT INTO feedback (platform_id, event_id, item_id, outcome, reference, \
+                 created_at) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (platform_id, event_id) DO NOTHING",
+            )?;
+            for r in &rows {
+                let n = ins.execute(params![
+                    platform_id,
+                    r.event_id,
+                    r.item_id,
+                    r.outcome.as_str(),
+                    r.reference,
+                    now
+                ])?;
+                if n > 0 {
+                    new_rows.push(r);
                 }
-                accepted += 1;
-                let col = match e.outcome {
-                    p::Outcome::Matched => "matches",
-                    p::Outcome::Removed => "removals",
-                    p::Outcome::ReviewedNotViolating => "not_violating",
-                };
-                db.prepare_cached(&format!("UPDATE items SET {col} = {col} + 1 WHERE id = ?"))?
-                    .execute([e.item_id])?;
-                insert_event(db, case_id, now, e.outcome.event_kind(), Some(e.item_id), 1)?;
             }
-            Ok((accepted, dups))
+            let mut upd = db.prepare_cached(
+                "UPDATE items SET matches = matches + ?, removals = removals + ?, \
+                 not_violating = not_violating + ? WHERE id = ?",
+            )?;
+            for (item, d) in rules::counter_updates(new_rows.iter().copied()) {
+                upd.execute(params![d.matches, d.removals, d.not_violating, item])?;
+            }
+            for r in &new_rows {
+                insert_event(db, r.case_id, now, r.event)?;
+            }
+            Ok(new_rows.len() as u32)
         })
         .await
     }
 
-    pub(crate) async fn export_page(
-        &self,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<ExportRow>, StoreError> {
+    async fn export_page(&self, after: i64, limit: i64) -> Result<Vec<ExportRow>, StoreError> {
         self.read(move |db| {
             let mut st = db.prepare_cached(
                 "SELECT id, kind, md5, sha256, pdq, quality FROM items \
-                 WHERE id > ? AND state = 0 ORDER BY id LIMIT ?",
+                 WHERE id > ? AND state = ? ORDER BY id LIMIT ?",
             )?;
-            let rows = st
-                .query_map(params![after, limit], |r| {
-                    Ok(ExportRow {
-                        item_id: r.get(0)?,
-                        kind: r.get(1)?,
-                        md5: r.get(2)?,
-                        sha256: r.get(3)?,
-                        pdq: r.get(4)?,
-                        quality: r.get(5)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            let mut rows = st.query(params![after, p::ItemState::Active.code(), limit])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(ExportRow {
+                    item_id: r.get(0)?,
+                    kind: p::ItemKind::from_code(r.get(1)?)?,
+                    md5: r.get(2)?,
+                    sha256: r.get(3)?,
+                    pdq: r.get(4)?,
+                    quality: r.get(5)?,
+                });
+            }
+            Ok(out)
         })
         .await
     }
 
-    pub(crate) async fn create_platform(
+    async fn create_platform(
         &self,
         name: &str,
         key_hash: [u8; 32],
@@ -551,7 +573,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn revoke_platform(&self, name: &str, now: i64) -> Result<bool, StoreError> {
+    async fn revoke_platform(&self, name: &str, now: i64) -> Result<bool, StoreError> {
         let name = name.to_string();
         self.write(move |db| {
             Ok(db
@@ -564,7 +586,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
         self.read(|db| {
             let mut st = db.prepare_cached(
                 "SELECT name, created_at, revoked_at, synced_through FROM platforms ORDER BY id",
@@ -584,7 +606,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+    async fn ping(&self) -> Result<(), StoreError> {
         self.read(|db| Ok(db.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .map(|_| ())
@@ -657,16 +679,26 @@ fn insert_items(
 ) -> Result<Vec<i64>, StoreError> {
     let mut ids = Vec::with_capacity(items.len());
     let mut ins = db.prepare_cached(
-        "INSERT INTO items (case_id, batch, kind, md5, sha256, pdq, quality, frames, add_seq, \
-         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO items (case_id, batch, kind, state, md5, sha256, pdq, quality, frames, \
+         add_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     let mut chg = db.prepare_cached("INSERT INTO changes (seq, item_id, op) VALUES (?, ?, ?)")?;
     for (seq, it) in (next_seq(db)?..).zip(items.iter()) {
         ins.execute(params![
-            case_id, batch, it.kind, it.md5, it.sha256, it.pdq, it.quality, it.frames, seq, now
+            case_id,
+            batch,
+            it.kind.code(),
+            p::ItemState::Active.code(),
+            it.md5,
+            it.sha256,
+            it.pdq,
+            it.quality,
+            it.frames,
+            seq,
+            now
         ])?;
         let id = db.last_insert_rowid();
-        chg.execute(params![seq, id, OP_ADD])?;
+        chg.execute(params![seq, id, p::SyncOp::Add.code()])?;
         ids.push(id);
     }
     Ok(ids)
@@ -679,17 +711,16 @@ fn batch_item_ids(db: &Connection, case_id: i64, batch: i64) -> Result<Vec<i64>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn insert_event(
-    db: &Connection,
-    case_id: i64,
-    at: i64,
-    kind: p::EventKind,
-    item_id: Option<i64>,
-    count: usize,
-) -> Result<(), StoreError> {
+fn insert_event(db: &Connection, case_id: i64, at: i64, e: NewEvent) -> Result<(), StoreError> {
     db.prepare_cached(
         "INSERT INTO events (case_id, at, kind, item_id, count) VALUES (?, ?, ?, ?, ?)",
     )?
-    .execute(params![case_id, at, kind.as_str(), item_id, count as i64])?;
+    .execute(params![
+        case_id,
+        at,
+        e.kind.as_str(),
+        e.item_id,
+        e.count as i64
+    ])?;
     Ok(())
 }

@@ -20,18 +20,36 @@ pub enum Backend {
     Postgres,
 }
 
-/// The PostgreSQL URL, or `None` (printing why) when the test must skip.
-/// Panics when `TAKEDOWN_REQUIRE_POSTGRES=1` and no URL is set.
+/// Reports a test that cannot run here (workspace convention, HELPERS.md): prints
+/// `SKIPPED <name>: <reason>` and, when `TAKEDOWN_SKIP_LOG` names a file, appends
+/// `<name>\t<reason>` to it, so the run counts it as skipped, never as passed.
+pub fn skip(name: &str, reason: &str) {
+    eprintln!("SKIPPED {name}: {reason}");
+    if let Ok(path) = std::env::var("TAKEDOWN_SKIP_LOG")
+        && !path.is_empty()
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open TAKEDOWN_SKIP_LOG {path}: {e}"));
+        writeln!(f, "{name}\t{reason}").expect("write TAKEDOWN_SKIP_LOG");
+    }
+}
+
+/// Why the PostgreSQL variants skip.
+pub const NO_POSTGRES: &str = "TAKEDOWN_TEST_POSTGRES_URL is not set (source scripts/pg-start.sh to include the PostgreSQL backend)";
+
+/// The PostgreSQL URL, or `None` when the PostgreSQL variants must skip.
+/// Panics when `TAKEDOWN_REQUIRE_POSTGRES` is set and no URL is.
 pub fn pg_base_url() -> Option<String> {
     match std::env::var("TAKEDOWN_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            if std::env::var("TAKEDOWN_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-                panic!("TAKEDOWN_REQUIRE_POSTGRES=1 but TAKEDOWN_TEST_POSTGRES_URL is not set");
+            if std::env::var_os("TAKEDOWN_REQUIRE_POSTGRES").is_some_and(|v| !v.is_empty()) {
+                panic!("TAKEDOWN_REQUIRE_POSTGRES is set but TAKEDOWN_TEST_POSTGRES_URL is not");
             }
-            eprintln!(
-                "SKIP (PostgreSQL): TAKEDOWN_TEST_POSTGRES_URL is not set; run `source scripts/pg-start.sh` to include the PostgreSQL backend"
-            );
             None
         }
     }
@@ -284,17 +302,46 @@ impl Http {
         auth: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<Resp, String> {
+        let auth = auth.map(|a| format!("Bearer {a}"));
+        let mut headers = Vec::new();
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        self.request(method, path, &headers, body.unwrap_or_default())
+            .await
+    }
+
+    /// A request with exactly these headers (no defaults added).
+    pub async fn send_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Resp {
+        self.request(method, path, headers, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Resp, String> {
         let mut b = hyper::Request::builder()
             .method(method)
             .uri(format!("http://{}{}", self.addr, path));
-        if let Some(a) = auth {
-            b = b.header("authorization", format!("Bearer {a}"));
-        }
-        if body.is_some() {
-            b = b.header("content-type", "application/json");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
         }
         let req = b
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
         let resp = self
             .client
@@ -419,6 +466,8 @@ macro_rules! both_backends {
                 async fn postgres() {
                     if pg_base_url().is_some() {
                         super::$name(Backend::Postgres).await;
+                    } else {
+                        skip(concat!(stringify!($name), "::postgres"), NO_POSTGRES);
                     }
                 }
             }

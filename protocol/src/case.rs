@@ -1,0 +1,179 @@
+//! Opening a case and adding to it: attestations, submitted items, their answers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Md5, Pdq, Quality, Sha256};
+
+/// Who submits the case (an attestation; no identity is collected).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Submitter {
+    /// The person shown in the pictures or videos.
+    PersonShown,
+    /// A parent or legal guardian of the person shown.
+    ParentOrGuardian,
+}
+
+impl Submitter {
+    /// Stable string form (also used in storage).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Submitter::PersonShown => "person_shown",
+            Submitter::ParentOrGuardian => "parent_or_guardian",
+        }
+    }
+    /// Parses [`Submitter::as_str`] output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "person_shown" => Some(Self::PersonShown),
+            "parent_or_guardian" => Some(Self::ParentOrGuardian),
+            _ => None,
+        }
+    }
+}
+
+/// The eligibility attestations made when a case is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attestations {
+    /// The person shown was under 18 when the material was made. Must be `true`.
+    pub person_shown_was_under_18: bool,
+    /// Who is submitting.
+    pub submitter: Submitter,
+}
+
+/// Fingerprints of one picture.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageFingerprints {
+    /// MD5 of the file bytes.
+    pub md5: Md5,
+    /// SHA-256 of the file bytes.
+    pub sha256: Sha256,
+    /// PDQ hash of what a viewer sees.
+    pub pdq: Pdq,
+    /// PDQ quality (below 50 the PDQ hash is not used for matching).
+    pub quality: Quality,
+}
+
+/// One vPDQ frame of a video.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoFrame {
+    /// Timestamp of the frame in seconds from the start (finite, ≥ 0).
+    pub t: f64,
+    /// PDQ hash of the frame.
+    pub pdq: Pdq,
+    /// PDQ quality of the frame.
+    pub quality: Quality,
+}
+
+/// Fingerprints of one video.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoFingerprints {
+    /// MD5 of the file bytes.
+    pub md5: Md5,
+    /// SHA-256 of the file bytes.
+    pub sha256: Sha256,
+    /// vPDQ frame hashes (at most [`crate::MAX_FRAMES_PER_VIDEO`]).
+    pub frames: Vec<VideoFrame>,
+}
+
+/// One submitted item: `{"image": {...}}` or `{"video": {...}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ItemInput {
+    /// A picture.
+    Image(ImageFingerprints),
+    /// A video.
+    Video(VideoFingerprints),
+}
+
+impl ItemInput {
+    /// The kind of media.
+    pub fn kind(&self) -> ItemKind {
+        match self {
+            ItemInput::Image(_) => ItemKind::Image,
+            ItemInput::Video(_) => ItemKind::Video,
+        }
+    }
+}
+
+/// Kind of media an item fingerprints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A picture.
+    Image,
+    /// A video.
+    Video,
+}
+
+impl ItemKind {
+    /// Stable string form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Image => "image",
+            ItemKind::Video => "video",
+        }
+    }
+}
+
+/// `POST /v1/cases`: open a case anonymously.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCaseRequest {
+    /// Client-chosen random key (≥ 128 bits of randomness, 16–128 characters of
+    /// `A-Z a-z 0-9 - _`). Retrying with the same key and body returns the same
+    /// case and token; keep it as secret as the token.
+    pub idempotency_key: String,
+    /// Eligibility attestations.
+    pub attestations: Attestations,
+    /// The items (1 to [`crate::MAX_ITEMS_PER_REQUEST`]).
+    pub items: Vec<ItemInput>,
+}
+
+/// Answer to [`CreateCaseRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCaseResponse {
+    /// Case number a person can read out, e.g. `TD-7K3M-Q9XP-2HWD`.
+    pub case_number: String,
+    /// Secret that authorises status reads, additions and withdrawals
+    /// (`Authorization: Bearer <token>`). Keep it; it cannot be recovered
+    /// without the idempotency key.
+    pub case_token: String,
+    /// `false` when this answers a retry of an earlier identical request.
+    pub created: bool,
+    /// Ids of the items, in request order.
+    pub item_ids: Vec<i64>,
+}
+
+/// `POST /v1/cases/{case_number}/items`: add items to an open case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddItemsRequest {
+    /// Client-chosen key; a retry with the same key returns the same item ids.
+    pub idempotency_key: String,
+    /// The items (1 to [`crate::MAX_ITEMS_PER_REQUEST`]).
+    pub items: Vec<ItemInput>,
+}
+
+/// Answer to [`AddItemsRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddItemsResponse {
+    /// `false` when this answers a retry of an earlier identical request.
+    pub created: bool,
+    /// Ids of the new items, in request order.
+    pub item_ids: Vec<i64>,
+}
+
+/// Answer to a withdrawal (of one item or the whole case).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawResponse {
+    /// Items that this request withdrew (empty when they already were).
+    pub withdrawn_item_ids: Vec<i64>,
+}

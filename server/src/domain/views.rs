@@ -1,0 +1,105 @@
+//! Stored rows turned into wire answers: the status a victim sees, sync entries.
+
+use takedown_protocol as p;
+
+use crate::store::{ChangeRow, FRAME_BYTES, StatusParts, StoreError};
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The status answer: per item, how many platforms' sync has passed its
+/// addition; totals; the timeline.
+pub fn assemble_status(parts: StatusParts) -> Result<p::CaseStatus, StoreError> {
+    let count_synced = |seq: i64| parts.synced_through.iter().filter(|&&s| s >= seq).count() as u32;
+    let mut summary = p::CaseSummary::default();
+    let mut max_active_seq = None::<i64>;
+    let mut items = Vec::with_capacity(parts.items.len());
+    for it in &parts.items {
+        match it.state {
+            p::ItemState::Active => {
+                summary.active_items += 1;
+                max_active_seq = Some(max_active_seq.map_or(it.add_seq, |m| m.max(it.add_seq)));
+            }
+            p::ItemState::Withdrawn => summary.withdrawn_items += 1,
+        }
+        summary.matches += count(it.matches);
+        summary.removals += count(it.removals);
+        summary.reviewed_not_violating += count(it.not_violating);
+        items.push(p::ItemStatus {
+            item_id: it.id,
+            kind: it.kind,
+            state: it.state,
+            platforms_synced: count_synced(it.add_seq),
+            matches: count(it.matches),
+            removals: count(it.removals),
+            reviewed_not_violating: count(it.not_violating),
+            added_at: it.created_at,
+            withdrawn_at: it.withdrawn_at,
+        });
+    }
+    summary.platforms_synced_all = max_active_seq.map_or(0, count_synced);
+    let timeline = parts
+        .events
+        .into_iter()
+        .map(|e| p::TimelineEvent {
+            at: e.at,
+            kind: e.kind,
+            item_id: e.item_id,
+            count: count(e.count),
+        })
+        .collect();
+    Ok(p::CaseStatus {
+        case_number: parts.number,
+        state: parts.state,
+        created_at: parts.created_at,
+        summary,
+        items,
+        timeline,
+    })
+}
+
+fn bytes<T>(b: &[u8], f: impl Fn(&[u8]) -> Option<T>) -> Result<T, StoreError> {
+    f(b).ok_or_else(|| StoreError::Internal("stored hash has the wrong length".into()))
+}
+
+/// Decodes stored vPDQ frames.
+pub fn decode_frames(b: &[u8]) -> Result<Vec<p::VideoFrame>, StoreError> {
+    if !b.len().is_multiple_of(FRAME_BYTES) {
+        return Err(StoreError::Internal("stored frames are truncated".into()));
+    }
+    b.chunks_exact(FRAME_BYTES)
+        .map(|c| {
+            let mut t = [0u8; 8];
+            t.copy_from_slice(&c[..8]);
+            Ok(p::VideoFrame {
+                t: f64::from_le_bytes(t),
+                pdq: bytes(&c[8..40], p::Pdq::from_slice)?,
+                quality: p::Quality::new(c[40])
+                    .ok_or_else(|| StoreError::Internal("stored quality out of range".into()))?,
+            })
+        })
+        .collect()
+}
+
+/// A change-log row in wire form.
+pub fn sync_entry(r: ChangeRow) -> Result<p::SyncEntry, StoreError> {
+    Ok(p::SyncEntry {
+        seq: r.seq,
+        op: r.op,
+        item_id: r.item_id,
+        kind: r.kind,
+        md5: bytes(&r.md5, p::Md5::from_slice)?,
+        sha256: bytes(&r.sha256, p::Sha256::from_slice)?,
+        pdq: r
+            .pdq
+            .as_deref()
+            .map(|b| bytes(b, p::Pdq::from_slice))
+            .transpose()?,
+        quality: r
+            .quality
+            .and_then(|q| u8::try_from(q).ok())
+            .and_then(p::Quality::new),
+        frames: r.frames.as_deref().map(decode_frames).transpose()?,
+    })
+}
