@@ -48,7 +48,11 @@ fn match_platform_and_demo_forward_their_arguments_and_exit_status() {
         .env("PATH", "")
         .status()
         .unwrap();
-    assert_eq!(s.code(), Some(1), "the companion's exit status is passed on");
+    assert_eq!(
+        s.code(),
+        Some(1),
+        "the companion's exit status is passed on"
+    );
     assert_eq!(
         args_seen(dir.path(), "takedown-platform"),
         ["match", "--json", "a b.jpg", "--help"]
@@ -60,7 +64,10 @@ fn match_platform_and_demo_forward_their_arguments_and_exit_status() {
         .status()
         .unwrap();
     assert_eq!(s.code(), Some(1));
-    assert_eq!(args_seen(dir.path(), "takedown-platform"), ["sync", "--loop"]);
+    assert_eq!(
+        args_seen(dir.path(), "takedown-platform"),
+        ["sync", "--loop"]
+    );
 
     let s = Command::new(&exe)
         .args(["demo"])
@@ -83,5 +90,8 @@ fn a_missing_companion_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("takedown-platform"), "{err}");
-    assert!(err.contains("cargo build --release -p takedown-platform"), "{err}");
+    assert!(
+        err.contains("cargo build --release -p takedown-platform"),
+        "{err}"
+    );
 }
