@@ -1,0 +1,89 @@
+//! `takedown-robustness`: prints the robustness table of the platform kit's
+//! matching (see the crate docs and `docs/adr/0407-robustness-results.md`).
+//!
+//! ```sh
+//! cargo run --release -p takedown-robustness -- [--originals 60] [--unrelated 300]
+//!     [--seed 1] [--crops 0.9] [--small]
+//! ```
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use takedown_robustness::measure::{Config, run};
+use takedown_robustness::photos::SizeRange;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: takedown-robustness [--originals N] [--unrelated N] [--seed N] [--crops K,K…] [--small]"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let mut cfg = Config::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut num = |what: &str| -> Option<u64> {
+            let v = args.next()?.parse().ok();
+            if v.is_none() {
+                eprintln!("{what} needs a number");
+            }
+            v
+        };
+        match a.as_str() {
+            "--originals" => match num("--originals") {
+                Some(n) => cfg.originals = n as usize,
+                None => return usage(),
+            },
+            "--unrelated" => match num("--unrelated") {
+                Some(n) => cfg.unrelated = n as usize,
+                None => return usage(),
+            },
+            "--seed" => match num("--seed") {
+                Some(n) => cfg.seed = n,
+                None => return usage(),
+            },
+            "--small" => cfg.sizes = SizeRange::SMALL,
+            "--crops" => {
+                let Some(list) = args.next() else {
+                    return usage();
+                };
+                let parsed: Result<Vec<f64>, _> = list
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::parse)
+                    .collect();
+                match parsed {
+                    Ok(v) if v.iter().all(|k| *k > 0.3 && *k < 1.0) => cfg.enrol_crops = v,
+                    _ => return usage(),
+                }
+            }
+            _ => return usage(),
+        }
+    }
+    println!(
+        "Robustness: {} originals ({:.1}–{:.1} MP JPEG), {} transforms each, {} unrelated photos, seed {}, enrolled central crops {:?}",
+        cfg.originals,
+        cfg.sizes.min_mp,
+        cfg.sizes.max_mp,
+        cfg.transforms.len(),
+        cfg.unrelated,
+        cfg.seed,
+        cfg.enrol_crops
+    );
+    let t = Instant::now();
+    let report = run(&cfg);
+    println!("{}", report.table());
+    println!("Measured in {:.1} s.", t.elapsed().as_secs_f64());
+    let missed = report.missed_goals();
+    if missed.is_empty() {
+        println!("All goals of issue 12 met (expansion on, default threshold).");
+        ExitCode::SUCCESS
+    } else {
+        println!("Goals missed (expansion on):");
+        for m in &missed {
+            println!("  - {m}");
+        }
+        ExitCode::from(1)
+    }
+}

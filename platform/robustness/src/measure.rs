@@ -1,0 +1,389 @@
+//! The measurement: enrol originals into the kit's matcher, match every copy and
+//! every unrelated photo through the kit's scan path, count.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rayon::prelude::*;
+use takedown_platform::expand::{ExpandOptions, query_variants};
+use takedown_platform::matcher::{Hit, Matcher};
+use takedown_platform::scan::{ScanOptions, match_image_bytes};
+use takedown_platform::store::{Entry, PdqValue};
+use takedown_protocol::ItemKind;
+
+use crate::fingerprint::{hashing, media};
+use crate::photos::{SizeRange, generate};
+use crate::transforms::{Transform, central_crop};
+
+/// Item ids of enrolment-side crop entries are `(k + 1) * ID_STRIDE + original id`.
+pub const ID_STRIDE: i64 = 1_000_000;
+
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listed originals.
+    pub originals: usize,
+    /// Unrelated photos (never listed).
+    pub unrelated: usize,
+    /// Seed of the photo set.
+    pub seed: u64,
+    /// Photo sizes.
+    pub sizes: SizeRange,
+    /// Enrolment-side variant: central crops listed besides each original, as the
+    /// share of each dimension kept (e.g. `[0.9]`).
+    pub enrol_crops: Vec<f64>,
+    /// Transforms applied to every original.
+    pub transforms: Vec<Transform>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            originals: 60,
+            unrelated: 300,
+            seed: 1,
+            sizes: SizeRange::CAMERA,
+            enrol_crops: vec![0.9],
+            transforms: Transform::ALL.to_vec(),
+        }
+    }
+}
+
+/// Counts for one transform (or for the unrelated photos).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Pictures matched.
+    pub n: usize,
+    /// Matched to their own original, expansion off.
+    pub off: usize,
+    /// Matched to their own original, expansion on.
+    pub on: usize,
+    /// Matched to their own original, expansion on, central crops enrolled too.
+    pub on_crops: usize,
+    /// Pictures with a hit on some other item (false matches), per mode
+    /// (off, on, on with crops).
+    pub wrong: [usize; 3],
+    /// Largest distance among the copies matched with expansion on.
+    pub max_distance_on: u32,
+    /// Which query variant matched, expansion on (variant → copies).
+    pub variants_on: BTreeMap<String, usize>,
+}
+
+/// The whole result.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// The configuration measured.
+    pub originals: usize,
+    /// Per transform.
+    pub per_transform: Vec<(Transform, Counts)>,
+    /// The unrelated photos: `n`, and `wrong` = photos with any hit.
+    pub unrelated: Counts,
+    /// Entries on the list without and with the enrolment-side crops.
+    pub list_entries: (usize, usize),
+    /// Smallest PDQ distance between any unrelated photo (any expansion variant)
+    /// and any listed original: the margin below the threshold of 31.
+    pub nearest_unrelated: u32,
+}
+
+impl Report {
+    /// All copies, summed over the transforms.
+    pub fn overall(&self) -> Counts {
+        let mut t = Counts::default();
+        for (_, c) in &self.per_transform {
+            t.n += c.n;
+            t.off += c.off;
+            t.on += c.on;
+            t.on_crops += c.on_crops;
+            for i in 0..3 {
+                t.wrong[i] += c.wrong[i];
+            }
+            t.max_distance_on = t.max_distance_on.max(c.max_distance_on);
+        }
+        t
+    }
+
+    /// Goals of issue 12 (expansion on, default threshold) that are missed, in words.
+    pub fn missed_goals(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let all = self.overall();
+        if all.n == 0 || (all.on as f64) < 0.95 * all.n as f64 {
+            out.push(format!("overall {}", pct(all.on, all.n)));
+        }
+        for (t, c) in &self.per_transform {
+            if c.n == 0 || (c.on as f64) < t.goal() * c.n as f64 {
+                out.push(format!(
+                    "{}: {} < {:.0} %",
+                    t.name(),
+                    pct(c.on, c.n),
+                    t.goal() * 100.0
+                ));
+            }
+            if c.wrong[1] > 0 {
+                out.push(format!(
+                    "{}: {} copies matched another item",
+                    t.name(),
+                    c.wrong[1]
+                ));
+            }
+        }
+        if self.unrelated.wrong[1] > 0 {
+            out.push(format!(
+                "{} false matches among {} unrelated photos",
+                self.unrelated.wrong[1], self.unrelated.n
+            ));
+        }
+        out
+    }
+
+    /// The table, in plain text (Markdown).
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "| transform | copies | expansion off | expansion on | on + central crop enrolled | max distance (on) | variants that matched (on) |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+        for (t, c) in &self.per_transform {
+            let vars: Vec<String> = c
+                .variants_on
+                .iter()
+                .map(|(v, n)| format!("{v} {n}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                t.name(),
+                c.n,
+                pct(c.off, c.n),
+                pct(c.on, c.n),
+                pct(c.on_crops, c.n),
+                c.max_distance_on,
+                vars.join(", ")
+            );
+        }
+        let a = self.overall();
+        let _ = writeln!(
+            s,
+            "| **all copies** | {} | {} | {} | {} | {} | |",
+            a.n,
+            pct(a.off, a.n),
+            pct(a.on, a.n),
+            pct(a.on_crops, a.n),
+            a.max_distance_on
+        );
+        let u = &self.unrelated;
+        let _ = writeln!(
+            s,
+            "| **false matches** (unrelated photos with a hit; copies hitting another item) | {} + {} | {} + {} | {} + {} | {} + {} | nearest unrelated: {} | |",
+            u.n,
+            a.n,
+            u.wrong[0],
+            a.wrong[0],
+            u.wrong[1],
+            a.wrong[1],
+            u.wrong[2],
+            a.wrong[2],
+            self.nearest_unrelated
+        );
+        let _ = writeln!(
+            s,
+            "\nList entries: {} originals; with central crops enrolled: {} ({:.1}x).",
+            self.list_entries.0,
+            self.list_entries.1,
+            self.list_entries.1 as f64 / self.list_entries.0.max(1) as f64
+        );
+        s
+    }
+}
+
+/// `k of n` as a percentage with one decimal.
+pub fn pct(k: usize, n: usize) -> String {
+    if n == 0 {
+        return "—".into();
+    }
+    format!("{:.1} %", 100.0 * k as f64 / n as f64)
+}
+
+fn entry(item_id: i64, pdq: &hashing::Pdq, exact: &hashing::ExactHashes) -> Entry {
+    let mut md5 = [0u8; 16];
+    let mut sha256 = [0u8; 32];
+    // The fingerprint crate always yields well-formed hex.
+    hex::decode_to_slice(&exact.md5, &mut md5).expect("md5 hex");
+    hex::decode_to_slice(&exact.sha256, &mut sha256).expect("sha256 hex");
+    Entry {
+        item_id,
+        seq: item_id,
+        kind: ItemKind::Image,
+        md5,
+        sha256,
+        pdq: Some(PdqValue {
+            hash: pdq.hash.0,
+            quality: pdq.quality,
+        }),
+        frames: Vec::new(),
+    }
+}
+
+/// The original a hit stands for (crop entries map back to their original).
+fn original_of(item_id: i64) -> i64 {
+    item_id % ID_STRIDE
+}
+
+fn outcome(hits: &[Hit], own: Option<i64>) -> (bool, bool, Option<(u32, String)>) {
+    let mut matched = None;
+    let mut wrong = false;
+    for h in hits {
+        if Some(original_of(h.item_id)) == own {
+            if matched.is_none() {
+                matched = Some((
+                    h.distance,
+                    h.variant.clone().unwrap_or_else(|| "exact".into()),
+                ));
+            }
+        } else {
+            wrong = true;
+        }
+    }
+    (matched.is_some(), wrong, matched)
+}
+
+/// Runs the measurement (in parallel over the photos, with rayon).
+pub fn run(cfg: &Config) -> Report {
+    let decode = media::DecodeOptions::default();
+    let base = cfg.seed.wrapping_mul(10_000_000);
+    // Originals: the camera JPEG, its fingerprints and the crop entries.
+    let originals: Vec<(Vec<u8>, Entry, Vec<Entry>)> = (0..cfg.originals)
+        .into_par_iter()
+        .map(|i| {
+            let id = i as i64 + 1;
+            let photo = generate(base + i as u64, cfg.sizes);
+            let fp = hashing::fingerprint_image_bytes(&photo.jpeg, &decode)
+                .expect("a generated photo decodes");
+            let main = entry(id, &fp.pdq, &fp.exact);
+            let decoded = image::load_from_memory(&photo.jpeg)
+                .expect("a generated photo decodes")
+                .to_rgb8();
+            let crops = cfg
+                .enrol_crops
+                .iter()
+                .enumerate()
+                .map(|(k, &keep)| {
+                    let c = central_crop(&decoded, keep);
+                    let d = hashing::pdq::pdq_from_rgb(
+                        c.as_raw(),
+                        c.width() as usize,
+                        c.height() as usize,
+                    );
+                    let exact = hashing::exact::hash_bytes(c.as_raw());
+                    entry((k as i64 + 1) * ID_STRIDE + id, &d.pdq, &exact)
+                })
+                .collect();
+            (photo.jpeg, main, crops)
+        })
+        .collect();
+
+    let mut plain = Matcher::new();
+    let mut with_crops = Matcher::new();
+    for (_, main, crops) in &originals {
+        plain.upsert(main);
+        with_crops.upsert(main);
+        for c in crops {
+            with_crops.upsert(c);
+        }
+    }
+    let listed: Vec<hashing::PdqHash> = originals
+        .iter()
+        .filter_map(|(_, e, _)| e.pdq.map(|p| hashing::PdqHash(p.hash)))
+        .collect();
+    let off = ScanOptions {
+        expand: ExpandOptions::none(),
+        ..ScanOptions::default()
+    };
+    let on = ScanOptions::default();
+
+    // Copies: (transform, matched off, on, on+crops, wrong ×3, distance/variant on).
+    type Row = (Transform, [bool; 3], [bool; 3], Option<(u32, String)>);
+    let rows: Vec<Row> = originals
+        .par_iter()
+        .flat_map_iter(|(jpeg, main, _)| {
+            let img = image::load_from_memory(jpeg)
+                .expect("a generated photo decodes")
+                .to_rgb8();
+            let own = Some(main.item_id);
+            cfg.transforms
+                .iter()
+                .map(|&t| {
+                    let copy = t.apply(&img, main.item_id as u64);
+                    let h_off = match_image_bytes(&plain, &copy, &off).unwrap_or_default();
+                    let h_on = match_image_bytes(&plain, &copy, &on).unwrap_or_default();
+                    let h_cr = match_image_bytes(&with_crops, &copy, &on).unwrap_or_default();
+                    let (m0, w0, _) = outcome(&h_off, own);
+                    let (m1, w1, d1) = outcome(&h_on, own);
+                    let (m2, w2, _) = outcome(&h_cr, own);
+                    (t, [m0, m1, m2], [w0, w1, w2], d1)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+
+    // Unrelated photos: any hit is a false match.
+    let unrelated: Vec<([bool; 3], u32)> = (0..cfg.unrelated)
+        .into_par_iter()
+        .map(|j| {
+            let photo = generate(base + 5_000_000 + j as u64, cfg.sizes);
+            let any = |m: &Matcher, o: &ScanOptions| {
+                !match_image_bytes(m, &photo.jpeg, o)
+                    .unwrap_or_default()
+                    .is_empty()
+            };
+            let nearest = media::decode(&photo.jpeg, &decode)
+                .map(|d| {
+                    query_variants(&d.rgb, &ExpandOptions::default())
+                        .iter()
+                        .flat_map(|q| {
+                            let qh = hashing::PdqHash(q.hash);
+                            listed.iter().map(move |l| l.distance(&qh))
+                        })
+                        .min()
+                        .unwrap_or(256)
+                })
+                .unwrap_or(256);
+            (
+                [any(&plain, &off), any(&plain, &on), any(&with_crops, &on)],
+                nearest,
+            )
+        })
+        .collect();
+
+    let mut per: BTreeMap<Transform, Counts> = BTreeMap::new();
+    for (t, m, w, d) in rows {
+        let c = per.entry(t).or_default();
+        c.n += 1;
+        c.off += usize::from(m[0]);
+        c.on += usize::from(m[1]);
+        c.on_crops += usize::from(m[2]);
+        for (acc, hit) in c.wrong.iter_mut().zip(w) {
+            *acc += usize::from(hit);
+        }
+        if let Some((dist, variant)) = d {
+            c.max_distance_on = c.max_distance_on.max(dist);
+            *c.variants_on.entry(variant).or_default() += 1;
+        }
+    }
+    let mut u = Counts {
+        n: unrelated.len(),
+        ..Counts::default()
+    };
+    for (w, _) in &unrelated {
+        for (acc, hit) in u.wrong.iter_mut().zip(w) {
+            *acc += usize::from(*hit);
+        }
+    }
+    Report {
+        originals: cfg.originals,
+        per_transform: per.into_iter().collect(),
+        unrelated: u,
+        list_entries: (plain.len(), with_crops.len()),
+        nearest_unrelated: unrelated.iter().map(|(_, d)| *d).min().unwrap_or(256),
+    }
+}
