@@ -26,7 +26,7 @@ if not os.path.exists(f"{out}/photo-12mp.jpg"):
 if not os.path.exists(f"{out}/photo-48mp.jpg"):
     im.resize((im.width * 2, im.height * 2), Image.LANCZOS).save(f"{out}/photo-48mp.jpg", quality=90)
 PYEOF
-cargo build --quiet --release -p takedown-core --example bench_pdq
+cargo build --quiet --release -p takedown-fingerprint --example bench_pdq
 B=target/release/examples/bench_pdq
 ours=$("$B" time "$work/photo-12mp.jpg")
 ref=$("$PY" scripts/bench_pdq_ref.py "$work/photo-12mp.jpg")

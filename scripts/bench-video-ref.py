@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference path for the vPDQ benchmark (core/examples/bench_video.rs).
+"""Reference path for the vPDQ benchmark (core/fingerprint/examples/bench_video.rs).
 
     bench-video-ref.py VIDEO SECONDS_PER_HASH
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Generate Kotlin and Swift bindings from the built core library (library mode).
+# Generate Kotlin and Swift bindings from the built FFI library, libtakedown_core
+# (crate core/ffi, library mode).
 # Output: target/bindings/{kotlin,swift}
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet -p takedown-core -p uniffi-bindgen
-cmp -s uniffi.toml core/uniffi.toml || { echo "uniffi.toml and core/uniffi.toml differ: keep them identical" >&2; exit 1; }
+cargo build --quiet -p takedown-ffi -p uniffi-bindgen
+cmp -s uniffi.toml core/ffi/uniffi.toml || { echo "uniffi.toml and core/ffi/uniffi.toml differ: keep them identical" >&2; exit 1; }
 out=target/bindings
 rm -rf "$out"; mkdir -p "$out/kotlin" "$out/swift"
 lib=target/debug/libtakedown_core.so

@@ -3,9 +3,9 @@
 use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
-use takedown_core::hashing::pdq::{self, Dihedrals, PdqHash};
-use takedown_core::hashing::{self, Pdq};
-use takedown_core::media::DecodeOptions;
+use takedown_fingerprint::hashing::pdq::{self, Dihedrals, PdqHash};
+use takedown_fingerprint::hashing::{self, Pdq};
+use takedown_fingerprint::media::DecodeOptions;
 
 /// A side of the comparison: a PDQ with (for files) its dihedral variants.
 struct Side {

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use takedown_core::hashing::{self, ImageFingerprint};
-use takedown_core::media::DecodeOptions;
+use takedown_fingerprint::hashing::{self, ImageFingerprint};
+use takedown_fingerprint::media::DecodeOptions;
 
 #[derive(Args)]
 pub struct HashArgs {
@@ -131,7 +131,7 @@ fn text_line(v: &Value, dihedral: bool) -> String {
         v["width"],
         v["height"]
     );
-    if v["quality"].as_u64().unwrap_or(0) < takedown_core::hashing::pdq::MIN_QUALITY as u64 {
+    if v["quality"].as_u64().unwrap_or(0) < takedown_fingerprint::hashing::pdq::MIN_QUALITY as u64 {
         line.push_str("  (low quality: only exact copies can be found)");
     }
     if dihedral && let Some(d) = v.get("pdq_dihedral").and_then(Value::as_object) {

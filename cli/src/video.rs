@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
-use takedown_core::hashing::pdq::MIN_QUALITY;
-use takedown_core::video::{self, CancelToken, VideoFingerprint, VpdqOptions};
+use takedown_fingerprint::hashing::pdq::MIN_QUALITY;
+use takedown_fingerprint::video::{self, CancelToken, VideoFingerprint, VpdqOptions};
 
 /// Whether the file's first bytes look like a video container.
 pub(crate) fn is_video(path: &Path) -> bool {

@@ -115,9 +115,9 @@ fn hash_success_exits_zero_and_matches_the_library() {
         .unwrap();
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let lib = takedown_core::hashing::fingerprint_image_file(
+    let lib = takedown_fingerprint::hashing::fingerprint_image_file(
         &fixtures().join("scene-320x240.png"),
-        &takedown_core::media::DecodeOptions::default(),
+        &takedown_fingerprint::media::DecodeOptions::default(),
     )
     .unwrap();
     assert_eq!(v["pdq"], lib.pdq.hash.to_hex());

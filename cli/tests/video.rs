@@ -5,6 +5,9 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
+#[path = "../../tests/skip.rs"]
+mod skip;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_takedown"))
 }
@@ -19,7 +22,7 @@ fn ffmpeg_present(test: &str) -> bool {
             std::env::var_os("TAKEDOWN_REQUIRE_FFMPEG").is_none(),
             "{test}: ffmpeg is required (TAKEDOWN_REQUIRE_FFMPEG) but absent"
         );
-        eprintln!("SKIPPED {test}: ffmpeg not found");
+        skip::skip(test, "ffmpeg not found");
     }
     ok
 }

@@ -15,7 +15,7 @@
 
 // Fingerprints come from one place only; the lead switches this alias to the
 // fingerprint crate at merge (same module paths).
-pub(crate) use takedown_core as fingerprint;
+pub(crate) use takedown_fingerprint as fingerprint;
 
 pub mod cli;
 pub mod client;

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use support::pictures::{jpeg, photo, reuploads};
-use takedown_core as fingerprint;
+use takedown_fingerprint as fingerprint;
 use takedown_platform::expand::ExpandOptions;
 use takedown_platform::matcher::{HashKind, Matcher};
 use takedown_platform::scan::{ScanOptions, match_image_bytes};

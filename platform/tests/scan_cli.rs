@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 use support::pictures::{bordered, jpeg, photo};
 use support::{Service, http};
-use takedown_core as fingerprint;
+use takedown_fingerprint as fingerprint;
 use takedown_platform::cli::{
     self, DataArgs, EXIT_ERROR, EXIT_MATCH, EXIT_NO_MATCH, MatchArgs, ServiceArgs, SyncArgs,
 };

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::pictures::{jpeg, photo};
 use support::{Service, http};
-use takedown_core as fingerprint;
+use takedown_fingerprint as fingerprint;
 use takedown_platform::client::Client;
 use takedown_platform::sidecar::{Sidecar, SidecarConfig, serve};
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use takedown_core as fingerprint;
+use takedown_fingerprint as fingerprint;
 use takedown_platform::matcher::{HashKind, Matcher};
 use takedown_platform::scan::{ScanOptions, scan_file};
 use takedown_platform::store::{Entry, FrameValue, PdqValue};

@@ -1,4 +1,4 @@
-//! The UniFFI bindings generator, pinned to the uniffi version `takedown-core` uses.
+//! The UniFFI bindings generator, pinned to the uniffi version `takedown-ffi` uses.
 fn main() {
     uniffi::uniffi_bindgen_main()
 }

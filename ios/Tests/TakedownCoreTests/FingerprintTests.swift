@@ -34,7 +34,7 @@ final class FingerprintTests: XCTestCase {
 
     func testBrokenMediaIsAClearError() {
         XCTAssertThrowsError(try fingerprintImageBytes(bytes: Data("not a picture".utf8))) { error in
-            guard case FingerprintError.InvalidMedia(let reason) = error else {
+            guard case TakedownError.InvalidMedia(let reason) = error else {
                 return XCTFail("expected InvalidMedia, got \(error)")
             }
             XCTAssertTrue(reason.contains("not a supported image format"))

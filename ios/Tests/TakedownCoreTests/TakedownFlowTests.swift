@@ -94,7 +94,7 @@ final class TakedownFlowTests: XCTestCase {
         }
         XCTAssertTrue(try app.listCases().isEmpty)
 
-        let cancel = CancelHandle()
+        let cancel = CancelToken()
         cancel.cancel()
         do {
             _ = try await app.hashSelection(items: Array(repeating: .imageBytes(bytes: try photo("scene.jpg")), count: 10), progress: nil, cancel: cancel)

@@ -8,6 +8,7 @@
 //! ```
 //! DATA: "PDQBENCH" | n u64 | queries u64 | n × (id u64, hash 32 bytes) | queries × 32 bytes.
 //! RESULTS: per query, count u32 then count × (id u64, distance u32), little-endian.
+#![allow(unsafe_code)] // the counting global allocator below
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufWriter, Read, Write};

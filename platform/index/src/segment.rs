@@ -430,6 +430,7 @@ fn near_mask(chunk: &[u8; 16], qr: u8, allowed: u32) -> u32 {
 /// one bit set when `y & (y - 1)` is zero; clearing the lowest bit twice gives "at most two".
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
+#[allow(unsafe_code)] // SSE2 intrinsics; see the SAFETY note inside.
 fn near_mask_sse2(chunk: &[u8; 16], qr: u8, allowed: u32) -> u32 {
     use std::arch::x86_64::{
         __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
@@ -458,6 +459,7 @@ struct Visit {
 
 /// Asks the CPU to start loading the cache line holding `x`.
 #[inline(always)]
+#[allow(unsafe_code)] // a prefetch hint; see the SAFETY note inside.
 fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint; it never faults and `x` is a valid reference.

@@ -16,7 +16,7 @@
 
 // Fingerprints come from one place only; the lead switches this alias to the
 // fingerprint crate at merge (same module paths).
-pub use takedown_core as fingerprint;
+pub use takedown_fingerprint as fingerprint;
 
 pub mod measure;
 pub mod photos;

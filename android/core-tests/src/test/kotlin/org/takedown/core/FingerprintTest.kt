@@ -47,13 +47,13 @@ class FingerprintTest {
         try {
             fingerprintImageBytes("not a picture".toByteArray())
             fail("expected InvalidMedia")
-        } catch (e: FingerprintException.InvalidMedia) {
+        } catch (e: TakedownException.InvalidMedia) {
             assertTrue(e.reason.contains("not a supported image format"))
         }
         try {
             fingerprintImageBytes(ByteArray(0))
             fail("expected InvalidMedia")
-        } catch (e: FingerprintException.InvalidMedia) {
+        } catch (e: TakedownException.InvalidMedia) {
             assertTrue(e.reason.contains("empty"))
         }
     }
@@ -73,7 +73,7 @@ class FingerprintTest {
         try {
             pdqFromRgba(ByteArray(10), w.toUInt(), h.toUInt(), (w * 4).toUInt())
             fail("expected InvalidMedia for a short buffer")
-        } catch (e: FingerprintException.InvalidMedia) {
+        } catch (e: TakedownException.InvalidMedia) {
             assertTrue(e.reason.contains("pixel buffer"))
         }
     }
@@ -84,8 +84,8 @@ class FingerprintTest {
         assertEquals(0u, pdqDistance(h, h))
         try {
             pdqDistance("zz", h)
-            fail("expected InvalidHash")
-        } catch (e: FingerprintException.InvalidHash) {
+            fail("expected InvalidInput for a malformed hash")
+        } catch (e: TakedownException.InvalidInput) {
         }
     }
 

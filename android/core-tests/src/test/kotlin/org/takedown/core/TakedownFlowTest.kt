@@ -126,7 +126,7 @@ class TakedownFlowTest {
         val report = app.withdrawItem(added.itemIds[0])
         assertEquals(0u, report.pending)
         val after = app.listItems(outcome.caseId).first { it.id == added.itemIds[0] }
-        assertEquals(ItemState.WITHDRAWN, after.state)
+        assertEquals(HistoryItemState.WITHDRAWN, after.state)
         assertEquals(0u, app.pendingOperations())
         app.close()
     }
@@ -151,7 +151,7 @@ class TakedownFlowTest {
     @Test
     fun cancelledHashingStops() = runBlocking {
         val app = Takedown.open(tempDir(), service, MemoryKeys())
-        val cancel = CancelHandle()
+        val cancel = CancelToken()
         cancel.cancel()
         try {
             app.hashSelection(List(20) { MediaInput.ImageBytes(bytes("scene.jpg")) }, null, cancel)

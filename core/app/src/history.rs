@@ -1,0 +1,237 @@
+//! What the app lists: cases and items from the local history. Labels are opened
+//! with the host key here; tokens never leave the core.
+
+use rusqlite::{OptionalExtension, params};
+
+use takedown_protocol as p;
+
+use super::App;
+use super::eligibility::SubmitterRole;
+use super::error::{Error, Result};
+use super::outbox::{LABEL_PURPOSE, OutboxState};
+use super::selection::MediaKind;
+
+/// A stored fingerprint in hex, or [`Error::Corrupt`].
+fn stored_hex<T>(parse: fn(&str) -> Option<T>, s: &str) -> Result<T> {
+    parse(s).ok_or(Error::Corrupt)
+}
+
+/// Where a case stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseState {
+    /// Queued: the service has not answered yet.
+    Pending,
+    /// Open at the service.
+    Open,
+    /// Withdrawal queued.
+    Withdrawing,
+    /// Withdrawn at the service.
+    Withdrawn,
+    /// The service refused it (see `rejection`).
+    Rejected,
+}
+
+/// Where an item of the local history stands (the service's own, two-state view is
+/// `takedown_protocol::ItemState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryItemState {
+    /// Queued: not yet on the list.
+    Pending,
+    /// On the list platforms sync.
+    Active,
+    /// Withdrawal queued.
+    Withdrawing,
+    /// Withdrawn: platforms drop it on their next sync.
+    Withdrawn,
+    /// The service refused it.
+    Rejected,
+}
+
+crate::sql::stored_as_text!(CaseState {
+    Pending => "pending",
+    Open => "open",
+    Withdrawing => "withdrawing",
+    Withdrawn => "withdrawn",
+    Rejected => "rejected",
+});
+
+crate::sql::stored_as_text!(HistoryItemState {
+    Pending => "pending",
+    Active => "active",
+    Withdrawing => "withdrawing",
+    Withdrawn => "withdrawn",
+    Rejected => "rejected",
+});
+
+/// A case in the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseRecord {
+    /// Local id (use it with the other calls).
+    pub id: i64,
+    /// The number the service gave (`TD-…`), once it has answered.
+    pub case_number: Option<String>,
+    /// Where it stands.
+    pub state: CaseState,
+    /// Who submitted it.
+    pub submitter: SubmitterRole,
+    /// Unix seconds when it was made on this phone.
+    pub created_at: i64,
+    /// Items in the case.
+    pub item_count: u32,
+    /// Operations of this case still waiting to be sent.
+    pub pending_operations: u32,
+    /// The service's error code when it refused something of this case.
+    pub rejection: Option<String>,
+}
+
+/// An item in the history: fingerprints and the user's label, never pixels,
+/// thumbnails, file names or paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryItem {
+    /// Local id.
+    pub id: i64,
+    /// The case it belongs to.
+    pub case_id: i64,
+    /// Picture or video.
+    pub kind: MediaKind,
+    /// MD5 of the file bytes.
+    pub md5: p::Md5,
+    /// SHA-256 of the file bytes.
+    pub sha256: p::Sha256,
+    /// PDQ of a picture.
+    pub pdq: Option<p::Pdq>,
+    /// PDQ quality of a picture.
+    pub quality: Option<p::Quality>,
+    /// Number of vPDQ frames of a video.
+    pub frame_count: u32,
+    /// Only exact copies can be found (weak perceptual hash).
+    pub low_quality: bool,
+    /// The user's private label.
+    pub label: Option<String>,
+    /// Where it stands.
+    pub state: HistoryItemState,
+    /// The service's item id, once sent.
+    pub service_item_id: Option<i64>,
+    /// Unix seconds when it was added on this phone.
+    pub added_at: i64,
+}
+
+impl App {
+    /// Every case, newest first.
+    pub fn list_cases(&self) -> Result<Vec<CaseRecord>> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT c.id, c.case_number, c.state, c.submitter, c.created_at,
+                   (SELECT count(*) FROM items i WHERE i.case_id = c.id),
+                   (SELECT count(*) FROM outbox o WHERE o.case_id = c.id AND o.state = ?1),
+                   (SELECT o.last_error FROM outbox o WHERE o.case_id = c.id AND o.state = ?2 ORDER BY o.id LIMIT 1)
+                 FROM cases c ORDER BY c.id DESC",
+            )?;
+            let rows = stmt.query_map(params![OutboxState::Pending, OutboxState::Rejected], |r| {
+                Ok(CaseRecord {
+                    id: r.get(0)?,
+                    case_number: r.get(1)?,
+                    state: r.get(2)?,
+                    submitter: r.get(3)?,
+                    created_at: r.get(4)?,
+                    item_count: r.get::<_, i64>(5)? as u32,
+                    pending_operations: r.get::<_, i64>(6)? as u32,
+                    rejection: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// One case.
+    pub fn case(&self, case_id: i64) -> Result<CaseRecord> {
+        self.list_cases()?
+            .into_iter()
+            .find(|c| c.id == case_id)
+            .ok_or(Error::NotFound("case"))
+    }
+
+    /// Items of one case (or of every case), oldest first, labels opened.
+    pub fn list_items(&self, case_id: Option<i64>) -> Result<Vec<HistoryItem>> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, case_id, kind, md5, sha256, pdq, quality,
+                   coalesce(json_array_length(frames), 0),
+                   (SELECT count(*) FROM json_each(items.frames) WHERE json_extract(value, '$.quality') >= ?2),
+                   label, state, remote_id, added_at
+                 FROM items WHERE ?1 IS NULL OR case_id = ?1 ORDER BY id",
+            )?;
+            // The usable-frame rule (quality ≥ the protocol's minimum), in SQL.
+            let mut rows = stmt.query(params![case_id, p::PDQ_MIN_QUALITY])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let kind: MediaKind = r.get(2)?;
+                let quality: Option<p::Quality> = match r.get::<_, Option<u8>>(6)? {
+                    Some(q) => Some(p::Quality::new(q).ok_or(Error::Corrupt)?),
+                    None => None,
+                };
+                let usable_frames: i64 = r.get(8)?;
+                let label: Option<Vec<u8>> = r.get(9)?;
+                let pdq: Option<String> = r.get(5)?;
+                out.push(HistoryItem {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    kind,
+                    md5: stored_hex(p::Md5::from_hex, &r.get::<_, String>(3)?)?,
+                    sha256: stored_hex(p::Sha256::from_hex, &r.get::<_, String>(4)?)?,
+                    pdq: match pdq {
+                        Some(h) => Some(stored_hex(p::Pdq::from_hex, &h)?),
+                        None => None,
+                    },
+                    quality,
+                    frame_count: r.get::<_, i64>(7)? as u32,
+                    low_quality: match kind {
+                        MediaKind::Image => {
+                            quality.is_none_or(|q| q.get() < p::PDQ_MIN_QUALITY)
+                        }
+                        MediaKind::Video => usable_frames == 0,
+                    },
+                    label: match label {
+                        Some(l) => Some(self.sealer.open_str(LABEL_PURPOSE, &l)?),
+                        None => None,
+                    },
+                    state: r.get(10)?,
+                    service_item_id: r.get(11)?,
+                    added_at: r.get(12)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Sets or clears (`None` or empty) the private label of an item.
+    pub fn set_label(&self, item_id: i64, label: Option<&str>) -> Result<()> {
+        let sealed = match label.filter(|l| !l.is_empty()) {
+            Some(l) => Some(self.sealer.seal_str(LABEL_PURPOSE, l)?),
+            None => None,
+        };
+        self.db.write(|tx| {
+            let n = tx.execute(
+                "UPDATE items SET label = ?1 WHERE id = ?2",
+                params![sealed, item_id],
+            )?;
+            if n == 0 {
+                return Err(Error::NotFound("item"));
+            }
+            Ok(())
+        })
+    }
+
+    /// The local id of the item the service knows as `service_item_id` in a case.
+    pub fn item_by_service_id(&self, case_id: i64, service_item_id: i64) -> Result<Option<i64>> {
+        self.db.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT id FROM items WHERE case_id = ?1 AND remote_id = ?2",
+                    params![case_id, service_item_id],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
+}

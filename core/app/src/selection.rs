@@ -1,0 +1,388 @@
+//! Hashing a selection: each picked item becomes its fingerprints or a clear
+//! per-item error. Runs on worker threads (one per core, each holding one image),
+//! reports progress after every item and stops early when cancelled.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use takedown_fingerprint::hashing::{self, PdqHash, pdq::MIN_QUALITY};
+use takedown_fingerprint::media::DecodeOptions;
+use takedown_fingerprint::video::{
+    self, CancelToken, VpdqOptions, check_timestamp, usable_frame_count,
+};
+use takedown_protocol as p;
+
+use super::error::{Error, Result};
+
+/// Picture or video.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    /// A picture.
+    Image,
+    /// A video.
+    Video,
+}
+
+crate::sql::stored_as_text!(MediaKind {
+    Image => "image",
+    Video => "video",
+});
+
+/// The fingerprints of one item: what is submitted, and all the history keeps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemFingerprint {
+    /// Picture or video.
+    pub kind: MediaKind,
+    /// MD5 of the file bytes.
+    pub md5: p::Md5,
+    /// SHA-256 of the file bytes.
+    pub sha256: p::Sha256,
+    /// PDQ of a picture (`None` for videos).
+    pub pdq: Option<p::Pdq>,
+    /// PDQ quality of a picture (`None` for videos).
+    pub quality: Option<p::Quality>,
+    /// vPDQ frames of a video (empty for pictures).
+    pub frames: Vec<p::VideoFrame>,
+    /// `true` when the perceptual hash is too weak to use (picture quality < 50,
+    /// or a video without a frame of quality ≥ 50): tell the user that only exact
+    /// copies of this item can be found. It is still worth submitting.
+    pub low_quality: bool,
+}
+
+/// One frame hash of a video the host hashed itself, as handed over (checked when
+/// the selection is hashed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostFrame {
+    /// Seconds from the start.
+    pub t: f64,
+    /// PDQ hash, 64 hex digits.
+    pub pdq: String,
+    /// PDQ quality 0–100.
+    pub quality: u8,
+}
+
+/// One picked item the host hands over for hashing.
+#[derive(Clone, Debug)]
+pub enum SelectionInput {
+    /// An image file by path (desktop).
+    ImageFile(String),
+    /// An image file's bytes (JPEG, PNG, WebP, GIF, TIFF, BMP).
+    ImageBytes(Vec<u8>),
+    /// Pixels the host decoded (HEIC, Android Bitmap) plus the encoded file's
+    /// bytes for the exact hashes.
+    ImagePixels {
+        /// RGBA, 4 bytes per pixel.
+        rgba: Vec<u8>,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes per row (`width * 4` when packed).
+        stride: u32,
+        /// The encoded file the pixels came from.
+        file_bytes: Vec<u8>,
+    },
+    /// A video file by path (desktop; decoded with ffmpeg).
+    VideoFile(String),
+    /// A video the host already hashed with the push hasher.
+    VideoHashed {
+        /// MD5 of the file bytes, if pushed.
+        md5: Option<String>,
+        /// SHA-256 of the file bytes, if pushed.
+        sha256: Option<String>,
+        /// The frames.
+        frames: Vec<HostFrame>,
+    },
+}
+
+/// Why one item of a selection could not be hashed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemErrorKind {
+    /// Damaged, unsupported, empty or over the size limits.
+    InvalidMedia,
+    /// The file could not be read.
+    Unreadable,
+    /// A pushed video without MD5/SHA-256 of its bytes, or with malformed hashes.
+    IncompleteFingerprint,
+}
+
+/// A per-item failure; the reason names no file and holds no pixels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemError {
+    /// What kind of failure.
+    pub kind: ItemErrorKind,
+    /// A short explanation for the user.
+    pub reason: String,
+}
+
+/// The result for one item of a selection, in input order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashedItem {
+    /// Position in the selection.
+    pub index: u32,
+    /// The fingerprints, when hashing worked.
+    pub fingerprint: Option<ItemFingerprint>,
+    /// Why it did not, otherwise.
+    pub error: Option<ItemError>,
+    /// Near-duplicate group among the selection's pictures (burst shots, edits):
+    /// items with the same number look alike, so the UI can ask about them once.
+    /// `None` for videos and failed items.
+    pub duplicate_group: Option<u32>,
+}
+
+/// The typed exact hashes of a fingerprint (the hex the hasher wrote is always well
+/// formed; a failure here is a bug, reported per item).
+fn exact_hashes(e: &hashing::ExactHashes) -> Result<(p::Md5, p::Sha256), ItemError> {
+    match (p::Md5::from_hex(&e.md5), p::Sha256::from_hex(&e.sha256)) {
+        (Some(md5), Some(sha256)) => Ok((md5, sha256)),
+        _ => Err(ItemError {
+            kind: ItemErrorKind::InvalidMedia,
+            reason: "internal: the exact hashes could not be read".into(),
+        }),
+    }
+}
+
+/// The protocol's form of a PDQ hash and quality (a quality over 100 would be a
+/// bug, reported per item).
+fn wire_pdq(pdq: &hashing::Pdq) -> Result<(p::Pdq, p::Quality), ItemError> {
+    let quality = p::Quality::new(pdq.quality).ok_or_else(|| ItemError {
+        kind: ItemErrorKind::InvalidMedia,
+        reason: "internal: PDQ quality out of range".into(),
+    })?;
+    Ok((p::Pdq(pdq.hash.0), quality))
+}
+
+fn image_fp(f: hashing::ImageFingerprint) -> Result<ItemFingerprint, ItemError> {
+    let (md5, sha256) = exact_hashes(&f.exact)?;
+    let (pdq, quality) = wire_pdq(&f.pdq)?;
+    Ok(ItemFingerprint {
+        kind: MediaKind::Image,
+        md5,
+        sha256,
+        pdq: Some(pdq),
+        quality: Some(quality),
+        frames: Vec::new(),
+        low_quality: f.pdq.quality < MIN_QUALITY,
+    })
+}
+
+fn hash_error(e: hashing::HashError) -> ItemError {
+    match e {
+        hashing::HashError::Io(reason) => ItemError {
+            kind: ItemErrorKind::Unreadable,
+            reason,
+        },
+        other => ItemError {
+            kind: ItemErrorKind::InvalidMedia,
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerprint, ItemError> {
+    let opts = DecodeOptions::default();
+    match input {
+        SelectionInput::ImageFile(path) => hashing::fingerprint_image_file(path.as_ref(), &opts)
+            .map_err(hash_error)
+            .and_then(image_fp),
+        SelectionInput::ImageBytes(bytes) => hashing::fingerprint_image_bytes(&bytes, &opts)
+            .map_err(hash_error)
+            .and_then(image_fp),
+        SelectionInput::ImagePixels {
+            rgba,
+            width,
+            height,
+            stride,
+            file_bytes,
+        } => {
+            if file_bytes.is_empty() {
+                return Err(ItemError {
+                    kind: ItemErrorKind::IncompleteFingerprint,
+                    reason: "the file's bytes are needed for the exact hashes".into(),
+                });
+            }
+            let d = hashing::pdq_from_rgba(&rgba, width, height, stride).map_err(hash_error)?;
+            let (md5, sha256) = exact_hashes(&hashing::exact::hash_bytes(&file_bytes))?;
+            let (pdq, quality) = wire_pdq(&d.pdq)?;
+            Ok(ItemFingerprint {
+                kind: MediaKind::Image,
+                md5,
+                sha256,
+                pdq: Some(pdq),
+                quality: Some(quality),
+                frames: Vec::new(),
+                low_quality: d.pdq.quality < MIN_QUALITY,
+            })
+        }
+        SelectionInput::VideoFile(path) => {
+            let v = video::fingerprint_video_file(
+                path.as_ref(),
+                &VpdqOptions::default(),
+                cancel,
+                &mut |_| {},
+            )
+            .map_err(|e| ItemError {
+                kind: match e {
+                    video::VideoError::Io(_) => ItemErrorKind::Unreadable,
+                    _ => ItemErrorKind::InvalidMedia,
+                },
+                reason: e.to_string(),
+            })?;
+            let usable = v.usable_frames();
+            let (md5, sha256) = exact_hashes(&v.exact)?;
+            Ok(ItemFingerprint {
+                kind: MediaKind::Video,
+                md5,
+                sha256,
+                pdq: None,
+                quality: None,
+                frames: v
+                    .frames
+                    .iter()
+                    .map(|f| {
+                        let (pdq, quality) = wire_pdq(&f.pdq)?;
+                        Ok(p::VideoFrame {
+                            t: f.t,
+                            pdq,
+                            quality,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ItemError>>()?,
+                low_quality: usable == 0,
+            })
+        }
+        SelectionInput::VideoHashed {
+            md5,
+            sha256,
+            frames,
+        } => {
+            let incomplete = |reason: &str| ItemError {
+                kind: ItemErrorKind::IncompleteFingerprint,
+                reason: reason.into(),
+            };
+            let (Some(md5), Some(sha256)) = (md5, sha256) else {
+                return Err(incomplete(
+                    "push the video file's bytes to the hasher for MD5 and SHA-256",
+                ));
+            };
+            let (Some(md5), Some(sha256)) = (p::Md5::from_hex(&md5), p::Sha256::from_hex(&sha256))
+            else {
+                return Err(incomplete("malformed MD5 or SHA-256"));
+            };
+            if frames.is_empty() {
+                return Err(incomplete("the video has no hashed frames"));
+            }
+            let frames = frames
+                .iter()
+                .map(|f| {
+                    Some(p::VideoFrame {
+                        t: check_timestamp(f.t).ok().map(|()| f.t)?,
+                        pdq: p::Pdq::from_hex(&f.pdq)?,
+                        quality: p::Quality::new(f.quality)?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| incomplete("malformed frame hash"))?;
+            let low_quality = usable_frame_count(frames.iter().map(|f| f.quality.get())) == 0;
+            Ok(ItemFingerprint {
+                kind: MediaKind::Video,
+                md5,
+                sha256,
+                pdq: None,
+                quality: None,
+                frames,
+                low_quality,
+            })
+        }
+    }
+}
+
+/// Hashes a selection. `progress(done, total)` is called after each item (from a
+/// worker thread, with `done` increasing). Returns [`Error::Cancelled`] when
+/// `cancel` is set before every item is done.
+pub fn hash_selection(
+    inputs: Vec<SelectionInput>,
+    progress: &(dyn Fn(u32, u32) + Sync),
+    cancel: &CancelToken,
+) -> Result<Vec<HashedItem>> {
+    let total = inputs.len();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+        .min(total.max(1));
+    let queue: Mutex<std::vec::IntoIter<(usize, SelectionInput)>> = Mutex::new(
+        inputs
+            .into_iter()
+            .enumerate()
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    let results: Mutex<Vec<Option<Result<ItemFingerprint, ItemError>>>> =
+        Mutex::new(vec![None; total]);
+    let done = AtomicUsize::new(0);
+    let report = Mutex::new(());
+    let video_cancel = CancelToken::new();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    if cancel.is_cancelled() {
+                        video_cancel.cancel();
+                        return;
+                    }
+                    let next = queue.lock().ok().and_then(|mut q| q.next());
+                    let Some((i, input)) = next else { return };
+                    let r = hash_one(input, &video_cancel);
+                    if let Ok(mut res) = results.lock() {
+                        res[i] = Some(r);
+                    }
+                    // Serialise reports so the host sees `done` strictly increase.
+                    let _g = report.lock();
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    progress(n as u32, total as u32);
+                }
+            });
+        }
+    });
+    if cancel.is_cancelled() && done.load(Ordering::SeqCst) < total {
+        return Err(Error::Cancelled);
+    }
+    let results = results
+        .into_inner()
+        .map_err(|_| Error::Internal("a hashing worker failed".into()))?;
+    let mut out: Vec<HashedItem> = Vec::with_capacity(total);
+    for (i, r) in results.into_iter().enumerate() {
+        let r = r.ok_or_else(|| Error::Internal("a hashing worker failed".into()))?;
+        let (fingerprint, error) = match r {
+            Ok(f) => (Some(f), None),
+            Err(e) => (None, Some(e)),
+        };
+        out.push(HashedItem {
+            index: i as u32,
+            fingerprint,
+            error,
+            duplicate_group: None,
+        });
+    }
+    // Near-duplicate groups among the pictures.
+    let pics: Vec<(usize, hashing::Pdq)> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let f = h.fingerprint.as_ref()?;
+            Some((
+                i,
+                hashing::Pdq {
+                    hash: PdqHash(f.pdq?.0),
+                    quality: f.quality?.get(),
+                },
+            ))
+        })
+        .collect();
+    let groups = hashing::group_near_duplicates(&pics.iter().map(|p| p.1).collect::<Vec<_>>());
+    for ((i, _), g) in pics.iter().zip(groups) {
+        out[*i].duplicate_group = Some(g as u32);
+    }
+    Ok(out)
+}
