@@ -29,7 +29,17 @@ fn time<F: FnMut()>(mut f: F) -> (f64, f64, usize) {
 }
 
 fn peak_rss_mb() -> f64 {
- fn main() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("peak") => {
@@ -59,9 +69,14 @@ fn peak_rss_mb() -> f64 {
                 println!("{file}\tdecode+hash (default)\t{m:.2}\t{lo:.2}\t{n}");
                 let (m, lo, n) = time(|| {
                     let mut sum = 0u64;
-                    jpeg::stream_rows(&bytes, &opts.limits, |_| Ok(()), |_, row| {
-                        sum += row[0] as u64;
-                    })
+                    jpeg::stream_rows(
+                        &bytes,
+                        &opts.limits,
+                        |_| Ok(()),
+                        |_, row| {
+                            sum += row[0] as u64;
+                        },
+                    )
                     .expect("decode");
                     std::hint::black_box(sum);
                 });
