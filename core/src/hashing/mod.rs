@@ -122,7 +122,35 @@ pub fn fingerprint_image_bytes(
     })
 }
 
+/// Oriented JPEGs up to this many pixels are rotated as pixels before hashing (exactly
+/// what the reference computes on the upright picture; 12 MP costs 2 × 36 MB); larger
+/// ones are oriented through the DCT, which keeps memory flat but is not exact: mean
+/// 1.5 bits, max 6 on real photos (`core/tests/photo_conformance.rs`).
+pub const ROTATE_PIXELS_UP_TO: u64 = 16_000_000;
+
 fn fingerprint_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageFingerprint, HashError> {
+    if opts.apply_orientation {
+        let info = media::jpeg::read_info(bytes, &opts.limits);
+        if let Ok(info) = info
+            && info.orientation != 1
+            && info.width as u64 * info.height as u64 <= ROTATE_PIXELS_UP_TO
+        {
+            let decoded = media::decode(bytes, opts)?;
+            let digest = pdq::pdq_from_rgb(
+                &decoded.rgb.data,
+                decoded.rgb.width as usize,
+                decoded.rgb.height as usize,
+            );
+            return Ok(ImageFingerprint {
+                exact: exact::hash_bytes(bytes),
+                pdq: digest.pdq,
+                dihedrals: digest.dihedrals(),
+                width: decoded.width,
+                height: decoded.height,
+                format: "jpeg",
+            });
+        }
+    }
     let (info, hasher) = media::jpeg::stream_rows(
         bytes,
         &opts.limits,

@@ -188,6 +188,26 @@ pub fn stream_rows<T>(
     }
 }
 
+/// The header of a JPEG (size, EXIF orientation) without decoding any row.
+pub fn read_info(bytes: &[u8], limits: &Limits) -> Result<JpegInfo, MediaError> {
+    let mut seen = None;
+    let r = stream_rows(
+        bytes,
+        limits,
+        |info| {
+            seen = Some(*info);
+            // Stop before the first row.
+            Err::<(), _>(MediaError::NoPixels)
+        },
+        |_, _| {},
+    );
+    match (seen, r) {
+        (Some(info), _) => Ok(info),
+        (None, Err(e)) => Err(e),
+        (None, Ok(_)) => Err(MediaError::NoPixels),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
