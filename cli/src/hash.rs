@@ -21,9 +21,6 @@ pub struct HashArgs {
     /// Include the 8 dihedral PDQ hashes (always included with --json).
     #[arg(long)]
     dihedral: bool,
-    /// Decode JPEGs at full resolution, as the reference does (slower, more memory).
-    #[arg(long)]
-    full_resolution: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -144,11 +141,7 @@ fn text_line(v: &Value, dihedral: bool) -> String {
 
 pub fn run(args: HashArgs) -> ExitCode {
     let inputs = collect(&args.paths);
-    let opts = if args.full_resolution {
-        DecodeOptions::full_resolution()
-    } else {
-        DecodeOptions::default()
-    };
+    let opts = DecodeOptions::default();
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()

@@ -33,11 +33,8 @@ fn rows() -> Vec<Row> {
 }
 
 fn hash(file: &str) -> (PdqHash, u8) {
-    let f = fingerprint_image_file(
-        &dir().join("images").join(file),
-        &DecodeOptions::full_resolution(),
-    )
-    .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let f = fingerprint_image_file(&dir().join("images").join(file), &DecodeOptions::default())
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
     (f.pdq.hash, f.pdq.quality)
 }
 
@@ -126,13 +123,20 @@ fn sixteen_bit_is_scaled_not_clipped() {
 }
 
 #[test]
-fn scaled_jpeg_decode_stays_close() {
-    // The default (DCT-scaled) decode must stay within a few bits on small images too.
+fn streamed_jpeg_hash_equals_hash_of_decoded_pixels() {
+    // The default path streams JPEG rows into PDQ; it must equal hashing the whole
+    // decoded picture (baseline, progressive, CMYK).
     for file in ["scene.jpg", "scene-progressive.jpg", "scene-cmyk.jpg"] {
         let p = dir().join("images").join(file);
-        let full = fingerprint_image_file(&p, &DecodeOptions::full_resolution()).unwrap();
-        let scaled = fingerprint_image_file(&p, &DecodeOptions::default()).unwrap();
-        assert!(full.pdq.hash.distance(&scaled.pdq.hash) <= 10, "{file}");
-        assert_eq!(full.exact, scaled.exact);
+        let streamed = fingerprint_image_file(&p, &DecodeOptions::default()).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let d = takedown_fingerprint::media::decode(&bytes, &DecodeOptions::default()).unwrap();
+        let whole = takedown_fingerprint::hashing::pdq::pdq_from_rgb(
+            &d.rgb.data,
+            d.rgb.width as usize,
+            d.rgb.height as usize,
+        );
+        assert_eq!(streamed.pdq, whole.pdq, "{file}");
+        assert_eq!(streamed.dihedrals, whole.dihedrals(), "{file}");
     }
 }

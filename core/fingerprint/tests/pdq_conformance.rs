@@ -24,7 +24,7 @@ fn bit_exact_on_reference_pixels() {
     let mut failures = vec![];
     for r in &rows {
         let bytes = std::fs::read(dir.join(&r.image)).unwrap();
-        let d = media::decode(&bytes, &DecodeOptions::full_resolution()).unwrap();
+        let d = media::decode(&bytes, &DecodeOptions::default()).unwrap();
         assert_eq!(
             (d.rgb.width, d.rgb.height),
             (r.width, r.height),
@@ -53,29 +53,20 @@ fn bit_exact_on_reference_pixels() {
     );
 }
 
-/// Meta's acceptance rule with our own decoder: within 10 bits for quality ≥ 80,
-/// at full resolution and with the default (DCT-scaled) JPEG decode.
+/// Meta's acceptance rule with our own decoder (the default decode): within 10 bits
+/// for quality ≥ 80.
 #[test]
 fn own_decoder_within_ten_bits() {
     let Some(dir) = conformance_dir("own_decoder_within_ten_bits") else {
         return;
     };
-    for (label, opts) in [
-        (
-            "full resolution",
-            DecodeOptions {
-                apply_orientation: false,
-                ..DecodeOptions::full_resolution()
-            },
-        ),
-        (
-            "default scaled",
-            DecodeOptions {
-                apply_orientation: false,
-                ..DecodeOptions::default()
-            },
-        ),
-    ] {
+    for (label, opts) in [(
+        "default decode",
+        DecodeOptions {
+            apply_orientation: false,
+            ..DecodeOptions::default()
+        },
+    )] {
         let mut dists = vec![];
         let mut failures = vec![];
         for r in reference_rows(&dir) {

@@ -3,7 +3,7 @@
 pub mod exact;
 pub mod pdq;
 
-use crate::media::{self, DecodeOptions, MediaError};
+use crate::media::{self, DecodeOptions, HostPixelsTooSmall, MediaError};
 pub use exact::ExactHashes;
 pub use pdq::{Dihedrals, Pdq, PdqDigest, PdqHash};
 use std::fs::File;
@@ -71,6 +71,9 @@ pub enum HashError {
     /// The file could not be read.
     #[error("cannot read the file: {0}")]
     Io(String),
+    /// Host-decoded pixels too small for a faithful PDQ ([`media::check_host_pixels`]).
+    #[error(transparent)]
+    HostPixels(#[from] HostPixelsTooSmall),
     /// Raw pixels whose buffer does not fit the stated size.
     #[error("pixel buffer is {got} bytes, expected at least {expected}")]
     PixelBuffer {
@@ -89,10 +92,20 @@ impl From<std::io::Error> for HashError {
 }
 
 /// Fingerprint an image file's bytes.
+///
+/// JPEG (what phones store) is decoded with libjpeg-turbo, the reference's decoder, and
+/// streamed row by row into PDQ: the hash is the reference's, and memory stays at a
+/// few rows whatever the photo's size. EXIF orientation is applied to the hash through
+/// the PDQ DCT (`PdqDigest::oriented`). Other formats are decoded in full.
 pub fn fingerprint_image_bytes(
     bytes: &[u8],
     opts: &DecodeOptions,
 ) -> Result<ImageFingerprint, HashError> {
+    if bytes.len() as u64 <= opts.limits.max_file_bytes
+        && media::sniff(bytes) == Some(image::ImageFormat::Jpeg)
+    {
+        return fingerprint_jpeg(bytes, opts);
+    }
     let decoded = media::decode(bytes, opts)?;
     let digest = pdq::pdq_from_rgb(
         &decoded.rgb.data,
@@ -106,6 +119,64 @@ pub fn fingerprint_image_bytes(
         width: decoded.width,
         height: decoded.height,
         format: decoded.format,
+    })
+}
+
+/// Oriented JPEGs up to this many pixels are rotated as pixels before hashing (exactly
+/// what the reference computes on the upright picture; 12 MP costs 2 × 36 MB); larger
+/// ones are oriented through the DCT, which keeps memory flat but is not exact: mean
+/// 1.5 bits, max 6 on real photos (`core/tests/photo_conformance.rs`).
+pub const ROTATE_PIXELS_UP_TO: u64 = 16_000_000;
+
+fn fingerprint_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageFingerprint, HashError> {
+    if opts.apply_orientation {
+        let info = media::jpeg::read_info(bytes, &opts.limits);
+        if let Ok(info) = info
+            && info.orientation != 1
+            && info.width as u64 * info.height as u64 <= ROTATE_PIXELS_UP_TO
+        {
+            let decoded = media::decode(bytes, opts)?;
+            let digest = pdq::pdq_from_rgb(
+                &decoded.rgb.data,
+                decoded.rgb.width as usize,
+                decoded.rgb.height as usize,
+            );
+            return Ok(ImageFingerprint {
+                exact: exact::hash_bytes(bytes),
+                pdq: digest.pdq,
+                dihedrals: digest.dihedrals(),
+                width: decoded.width,
+                height: decoded.height,
+                format: "jpeg",
+            });
+        }
+    }
+    let (info, hasher) = media::jpeg::stream_rows(
+        bytes,
+        &opts.limits,
+        |info| {
+            Ok(pdq::PdqHasher::new(
+                info.width as usize,
+                info.height as usize,
+            ))
+        },
+        |h, row| h.push_rgb_row(row, 3),
+    )?;
+    let mut digest = hasher.finish();
+    let (mut width, mut height) = (info.width, info.height);
+    if opts.apply_orientation && info.orientation != 1 {
+        digest = digest.oriented(info.orientation);
+        if matches!(info.orientation, 5..=8) {
+            std::mem::swap(&mut width, &mut height);
+        }
+    }
+    Ok(ImageFingerprint {
+        exact: exact::hash_bytes(bytes),
+        pdq: digest.pdq,
+        dihedrals: digest.dihedrals(),
+        width,
+        height,
+        format: "jpeg",
     })
 }
 
@@ -189,6 +260,21 @@ pub fn pdq_from_rgba(
     ))
 }
 
+/// [`pdq_from_rgba`] for pixels the host decoded from a picture of
+/// `original_width` × `original_height`: refuses a downscale, which would move PDQ away
+/// from the reference ([`media::check_host_pixels`]).
+pub fn pdq_from_host_rgba(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    stride: u32,
+    original_width: u32,
+    original_height: u32,
+) -> Result<PdqDigest, HashError> {
+    media::check_host_pixels(width, height, original_width, original_height)?;
+    pdq_from_rgba(pixels, width, height, stride)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +296,17 @@ mod tests {
         let e = p(&[1], 10); // would match a, but low quality
         assert_eq!(group_near_duplicates(&[a, b, c, d, e]), vec![0, 0, 0, 1, 2]);
         assert!(group_near_duplicates(&[]).is_empty());
+    }
+
+    #[test]
+    fn host_rgba_must_be_the_original_size() {
+        let (w, h) = (40u32, 30u32);
+        let px: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
+        let d = pdq_from_host_rgba(&px, w, h, w * 4, 40, 30).unwrap();
+        assert_eq!(d.pdq, pdq_from_rgba(&px, w, h, w * 4).unwrap().pdq);
+        assert!(matches!(
+            pdq_from_host_rgba(&px, w, h, w * 4, 80, 60),
+            Err(HashError::HostPixels(_))
+        ));
     }
 }

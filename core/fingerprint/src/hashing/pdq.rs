@@ -197,23 +197,9 @@ impl PdqDigest {
                 flipminus1: PdqHash::ZERO,
             };
         }
-        // A coefficient of frequency (i+1) changes sign under a flip of its axis when
-        // i+1 is odd, i.e. when i is even. A transpose swaps the axes.
         let d = &self.dct;
         let t = |transpose: bool, neg_rows: bool, neg_cols: bool| {
-            let mut out = [[0f32; 16]; 16];
-            for (i, row) in d.iter().enumerate() {
-                for (j, &v) in row.iter().enumerate() {
-                    let neg = (neg_rows && i % 2 == 0) ^ (neg_cols && j % 2 == 0);
-                    let v = if neg { -v } else { v };
-                    if transpose {
-                        out[j][i] = v;
-                    } else {
-                        out[i][j] = v;
-                    }
-                }
-            }
-            hash_from_dct(&out)
+            hash_from_dct(&transform_dct(d, transpose, neg_rows, neg_cols))
         };
         Dihedrals {
             original: self.pdq.hash,
@@ -226,6 +212,64 @@ impl PdqDigest {
             flipminus1: t(true, true, true),
         }
     }
+}
+
+impl PdqDigest {
+    /// The digest of the picture as shown under EXIF orientation `code` (1–8), derived
+    /// from this digest of the picture as stored: the DCT is transposed and its odd
+    /// frequencies negated as the rotation or mirror requires, then thresholded again.
+    /// This lets a JPEG be hashed row by row as stored. It differs from hashing rotated
+    /// pixels only by where the 64 samples fall (at most one pixel on the full-size
+    /// image, after the box filter); see `core/tests/photo_conformance.rs`. Codes
+    /// outside 2–8 return the digest unchanged.
+    pub fn oriented(&self, code: u8) -> PdqDigest {
+        // (transpose, reverse the stored vertical axis, reverse the stored horizontal axis)
+        let (transpose, rows, cols) = match code {
+            2 => (false, false, true),
+            3 => (false, true, true),
+            4 => (false, true, false),
+            5 => (true, false, false),
+            6 => (true, true, false),
+            7 => (true, true, true),
+            8 => (true, false, true),
+            _ => return self.clone(),
+        };
+        if self.pdq.quality == 0 && self.pdq.hash == PdqHash::ZERO && self.dct == [[0.0; 16]; 16] {
+            return self.clone();
+        }
+        let dct = transform_dct(&self.dct, transpose, rows, cols);
+        PdqDigest {
+            pdq: Pdq {
+                hash: hash_from_dct(&dct),
+                quality: self.pdq.quality,
+            },
+            dct,
+        }
+    }
+}
+
+/// The DCT of a transposed and/or mirrored picture. A coefficient of frequency (i+1)
+/// changes sign under a mirror of its axis when i+1 is odd, i.e. when i is even; a
+/// transpose swaps the axes (row index = vertical frequency).
+fn transform_dct(
+    d: &[[f32; 16]; 16],
+    transpose: bool,
+    neg_rows: bool,
+    neg_cols: bool,
+) -> [[f32; 16]; 16] {
+    let mut out = [[0f32; 16]; 16];
+    for (i, row) in d.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            let neg = (neg_rows && i % 2 == 0) ^ (neg_cols && j % 2 == 0);
+            let v = if neg { -v } else { v };
+            if transpose {
+                out[j][i] = v;
+            } else {
+                out[i][j] = v;
+            }
+        }
+    }
+    out
 }
 
 /// Jarosz box-filter window for reducing `old` samples towards `new` (the reference's

@@ -1,14 +1,24 @@
 //! Media decoding for fingerprinting: bounded, orientation-aware, one pixel policy.
 //!
-//! * JPEG goes through `jpeg-decoder`, which can decode at 1/2, 1/4 or 1/8 scale in the
-//!   DCT domain: large photos are decoded only as large as PDQ needs (see
-//!   [`DecodeOptions::min_side`]) — fast, and a 48 MP photo fits in a few MB.
+//! * JPEG goes through libjpeg-turbo's decoder ([`jpeg`]), the one the reference
+//!   pipeline (Pillow) uses, so the pixels — and PDQ — are the reference's. It hands
+//!   out rows one at a time: [`crate::hashing::fingerprint_image_bytes`] streams them
+//!   into PDQ, so a 48 MP photo is hashed in a few MB.
 //! * PNG, WebP, GIF (first frame), TIFF and BMP go through the `image` crate with
 //!   [`image::Limits`].
 //! * EXIF orientation is applied: the hash is of what a viewer sees.
 //! * Pixel policy (`docs/adr/0003-pixel-policy.md`): grey is replicated to RGB, alpha is
 //!   dropped without compositing, palettes are expanded, 16-bit samples are scaled to
 //!   8 bits, CMYK is converted like Pillow's `convert("RGB")`.
+//! * Pixels a phone host decodes itself must be the picture's own size
+//!   ([`check_host_pixels`]): a downscale moves PDQ away from the reference.
+
+pub mod host;
+// libjpeg is C: its error manager is set up through `mozjpeg_sys` (documented blocks).
+#[allow(unsafe_code)]
+pub mod jpeg;
+
+pub use host::{HOST_SIZE_TOLERANCE, HostPixelsTooSmall, check_host_pixels};
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
@@ -45,34 +55,15 @@ impl Default for Limits {
 pub struct DecodeOptions {
     /// Limits checked before any large allocation.
     pub limits: Limits,
-    /// For JPEG: decode at the smallest DCT scale (1, 1/2, 1/4, 1/8) whose shorter
-    /// side is still at least this many pixels. `None` decodes at full resolution
-    /// (what the reference does). The default keeps PDQ within a few bits of a
-    /// full-resolution decode (measured in `docs/adr/0004-jpeg-scaled-decoding.md`).
-    pub min_side: Option<u32>,
     /// Apply EXIF orientation (default true).
     pub apply_orientation: bool,
 }
-
-/// Default shorter side for scaled JPEG decoding.
-pub const DEFAULT_MIN_SIDE: u32 = 512;
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
             limits: Limits::default(),
-            min_side: Some(DEFAULT_MIN_SIDE),
             apply_orientation: true,
-        }
-    }
-}
-
-impl DecodeOptions {
-    /// Full-resolution decode, as the reference does.
-    pub fn full_resolution() -> Self {
-        DecodeOptions {
-            min_side: None,
-            ..Self::default()
         }
     }
 }
@@ -129,7 +120,7 @@ pub struct RgbImage {
 /// The result of decoding a file.
 #[derive(Clone, Debug)]
 pub struct Decoded {
-    /// Pixels (possibly at a reduced scale for large JPEGs).
+    /// Pixels at full resolution.
     pub rgb: RgbImage,
     /// Full-resolution width as a viewer sees it (after orientation).
     pub width: u32,
@@ -213,73 +204,31 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
 }
 
 fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError> {
-    use jpeg_decoder::{Decoder, PixelFormat};
-    let mut dec = Decoder::new(Cursor::new(bytes));
-    dec.set_max_decoding_buffer_size(opts.limits.max_alloc.min(usize::MAX as u64) as usize);
-    dec.read_info().map_err(jpeg_err)?;
-    let info = dec
-        .info()
-        .ok_or_else(|| MediaError::Corrupt("no JPEG header".into()))?;
-    let (w, h) = (info.width as u32, info.height as u32);
-    check_dims(w as u64, h as u64, &opts.limits)?;
-    let orientation = dec
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
-    if let Some(min_side) = opts.min_side {
-        let req = |d: u32| d.min(min_side).max(1) as u16;
-        dec.scale(req(w), req(h)).map_err(jpeg_err)?;
-    }
-    let pixels = dec.decode().map_err(jpeg_err)?;
-    let info = dec
-        .info()
-        .ok_or_else(|| MediaError::Corrupt("no JPEG header".into()))?;
-    let (sw, sh) = (info.width as u32, info.height as u32);
-    let n = sw as usize * sh as usize;
-    let data = match info.pixel_format {
-        PixelFormat::RGB24 => pixels,
-        PixelFormat::L8 => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
-        PixelFormat::L16 => pixels
-            .chunks_exact(2)
-            .flat_map(|c| {
-                let v = scale16(u16::from_be_bytes([c[0], c[1]]));
-                [v, v, v]
-            })
-            .collect(),
-        PixelFormat::CMYK32 => pixels
-            .chunks_exact(4)
-            .flat_map(|p| cmyk_to_rgb(p[0], p[1], p[2], p[3]))
-            .collect(),
-    };
-    if data.len() < n * 3 {
-        return Err(MediaError::Corrupt("short pixel data".into()));
-    }
+    let max_alloc = opts.limits.max_alloc;
+    let (info, data) = jpeg::stream_rows(
+        bytes,
+        &opts.limits,
+        |info| {
+            let n = info.width as u64 * info.height as u64 * 3;
+            if n > max_alloc {
+                return Err(MediaError::MemoryLimit);
+            }
+            Ok(Vec::with_capacity(n as usize))
+        },
+        |data: &mut Vec<u8>, row| data.extend_from_slice(row),
+    )?;
+    let orientation = orientation_from_code(info.orientation);
     finish(
         RgbImage {
-            width: sw,
-            height: sh,
+            width: info.width,
+            height: info.height,
             data,
         },
-        (w, h),
+        (info.width, info.height),
         "jpeg",
         orientation,
         opts,
     )
-}
-
-fn jpeg_err(e: jpeg_decoder::Error) -> MediaError {
-    match e {
-        jpeg_decoder::Error::Unsupported(f) => {
-            MediaError::Corrupt(format!("unsupported JPEG feature: {f:?}"))
-        }
-        jpeg_decoder::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            MediaError::Corrupt("unexpected end of file".into())
-        }
-        jpeg_decoder::Error::Format(m) if m.contains("buffer") || m.contains("memory") => {
-            MediaError::MemoryLimit
-        }
-        e => MediaError::Corrupt(e.to_string()),
-    }
 }
 
 /// 16-bit sample to 8 bits, rounding (what a viewer shows).
@@ -450,6 +399,10 @@ fn finish(
         format,
         orientation: code,
     })
+}
+
+fn orientation_from_code(code: u8) -> Orientation {
+    Orientation::from_exif(code).unwrap_or(Orientation::NoTransforms)
 }
 
 fn orientation_code(o: Orientation) -> u8 {
