@@ -57,6 +57,7 @@ step "python-threatexchange extension (pytest, real service on loopback)"
 scripts/pytx-tests.sh 2>&1 | tee "$log/pytx.log"
 [ "${PIPESTATUS[0]}" = 0 ] || broken+=("pytx tests")
 count "$log/pytx.log" '/^pytx: [0-9]+ passed, [0-9]+ failed/ { p = $2; f = $4 } END { print p+0, f+0 }'
+skipped=$((skipped + $(awk '/^pytx: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { s = $6 } END { print s+0 }' "$log/pytx.log")))
 
 echo
 if [ ${#broken[@]} -gt 0 ]; then

@@ -1,5 +1,5 @@
 //! The one error the apps see, [`TakedownError`], and the one panic guard every
-//! export runs in ([`guarded`], [`guarded_async`]). Internal errors of the
+//! export runs in (`guarded`, `guarded_async`). Internal errors of the
 //! fingerprint and app crates become a [`TakedownError`] here, in one place.
 
 use std::future::Future;

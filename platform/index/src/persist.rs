@@ -315,7 +315,7 @@ fn load_segment(c: &mut Cursor<'_>) -> io::Result<Segment> {
         return Err(bad("id order"));
     }
     let dead = u64s(c.len_of(rows.div_ceil(64), 8)?);
-    if n % 64 != 0 && dead[n / 64] >> (n % 64) != 0 {
+    if !n.is_multiple_of(64) && dead[n / 64] >> (n % 64) != 0 {
         return Err(bad("tombstones"));
     }
     let dead_count = dead.iter().map(|w| w.count_ones() as usize).sum::<usize>();

@@ -379,10 +379,10 @@ impl Segment {
         }
         // Postings → rows.
         for i in 0..cands.len() {
-            if let Some(&(t, p)) = cands.get(i + AHEAD) {
-                if t != 0 {
-                    prefetch(&self.tables[t as usize].rows[p as usize * self.row_width]);
-                }
+            if let Some(&(t, p)) = cands.get(i + AHEAD)
+                && t != 0
+            {
+                prefetch(&self.tables[t as usize].rows[p as usize * self.row_width]);
             }
             let c = &mut cands[i];
             if c.0 != 0 {

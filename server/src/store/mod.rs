@@ -427,7 +427,7 @@ pub struct EventRow {
 }
 
 /// Raw pieces of a status answer, read in one transaction; the domain
-/// assembles them ([`crate::domain::status`]).
+/// assembles them ([`crate::domain::case_status`]).
 #[derive(Debug, Clone)]
 pub struct StatusParts {
     /// Case number.

@@ -2,7 +2,7 @@
 //! pool of read-only connections (ADR 0100, ADR 0101).
 //!
 //! Every write is a closure sent to the writer thread. The thread takes every
-//! queued closure (up to [`MAX_BATCH`]), runs each inside its own SAVEPOINT of
+//! queued closure (up to `MAX_BATCH`), runs each inside its own SAVEPOINT of
 //! one `BEGIN IMMEDIATE` transaction, commits once (`synchronous = FULL`: one
 //! fsync for the whole batch), and only then answers each caller. A closure
 //! that fails is rolled back to its savepoint alone. Because there is one

@@ -26,7 +26,7 @@ pub enum VideoError {
         /// Which limit was exceeded.
         limit: String,
     },
-    /// The video is longer than [`VideoLimits::max_duration_secs`].
+    /// The video is longer than [`VideoLimits::max_duration_secs`](super::VideoLimits::max_duration_secs).
     #[error("the video is {seconds:.0} s long, longer than the limit of {limit:.0} s")]
     TooLong {
         /// Declared or reached duration, seconds.
@@ -34,7 +34,7 @@ pub enum VideoError {
         /// The limit, seconds.
         limit: f64,
     },
-    /// More frames would be hashed than [`VideoLimits::max_hashed_frames`].
+    /// More frames would be hashed than [`VideoLimits::max_hashed_frames`](super::VideoLimits::max_hashed_frames).
     #[error("more than {limit} frames to hash")]
     TooManyFrames {
         /// The limit.
@@ -43,7 +43,7 @@ pub enum VideoError {
     /// The decoder failed part way.
     #[error("decoding failed: {0}")]
     Decode(String),
-    /// The decoder produced nothing for [`VideoLimits::stall_timeout`].
+    /// The decoder produced nothing for [`VideoLimits::stall_timeout`](super::VideoLimits::stall_timeout).
     #[error("the decoder stopped responding")]
     Stalled,
     /// The operation was cancelled.
