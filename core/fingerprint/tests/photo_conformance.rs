@@ -73,7 +73,8 @@ fn photo_set(test: &str) -> Option<PathBuf> {
     static MADE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
     let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
     if !*made {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/photo-conformance.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/photo-conformance.py");
         let out = Command::new(&py)
             .arg(&script)
             .arg("make")
@@ -198,7 +199,7 @@ fn orientation_distances(jpeg: &[u8]) -> Vec<u32> {
 
 #[test]
 fn exif_orientation_through_the_dct_matches_rotated_pixels_on_a_fixture() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/images/scene.jpg");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/scene.jpg");
     let jpeg = std::fs::read(&p).unwrap();
     let d = orientation_distances(&jpeg);
     // Small pictures are rotated as pixels: exact.
