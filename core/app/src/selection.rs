@@ -153,16 +153,24 @@ fn wire_pdq(pdq: &hashing::Pdq) -> Result<(p::Pdq, p::Quality), ItemError> {
 }
 
 fn image_fp(f: hashing::ImageFingerprint) -> Result<ItemFingerprint, ItemError> {
-    let (md5, sha256) = exact_hashes(&f.exact)?;
-    let (pdq, quality) = wire_pdq(&f.pdq)?;
+    image_item(&f.exact, &f.pdq)
+}
+
+/// A picture's fingerprint from its exact hashes and its PDQ.
+fn image_item(
+    exact: &hashing::ExactHashes,
+    pdq: &hashing::Pdq,
+) -> Result<ItemFingerprint, ItemError> {
+    let (md5, sha256) = exact_hashes(exact)?;
+    let (wire, quality) = wire_pdq(pdq)?;
     Ok(ItemFingerprint {
         kind: MediaKind::Image,
         md5,
         sha256,
-        pdq: Some(pdq),
+        pdq: Some(wire),
         quality: Some(quality),
         frames: Vec::new(),
-        low_quality: f.pdq.quality < MIN_QUALITY,
+        low_quality: pdq.quality < MIN_QUALITY,
     })
 }
 
@@ -202,17 +210,7 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
                 });
             }
             let d = hashing::pdq_from_rgba(&rgba, width, height, stride).map_err(hash_error)?;
-            let (md5, sha256) = exact_hashes(&hashing::exact::hash_bytes(&file_bytes))?;
-            let (pdq, quality) = wire_pdq(&d.pdq)?;
-            Ok(ItemFingerprint {
-                kind: MediaKind::Image,
-                md5,
-                sha256,
-                pdq: Some(pdq),
-                quality: Some(quality),
-                frames: Vec::new(),
-                low_quality: d.pdq.quality < MIN_QUALITY,
-            })
+            image_item(&hashing::exact::hash_bytes(&file_bytes), &d.pdq)
         }
         SelectionInput::VideoFile(path) => {
             let v = video::fingerprint_video_file(
