@@ -31,6 +31,9 @@ run "cargo fmt --check" cargo fmt --all -- --check
 run "cargo clippy (all targets, -D warnings)" cargo clippy --workspace --all-targets --quiet -- -D warnings
 run "cargo doc (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+run "app strings: en/de parity, iOS catalog up to date" python3 scripts/strings.py check
+run "app strings checker can fail (selftest)" python3 scripts/strings.py selftest
+
 step "cargo test (workspace)"
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log/cargo.log"
 [ "${PIPESTATUS[0]}" = 0 ] || broken+=("cargo test")
