@@ -13,6 +13,12 @@ pub const KEY_LEN: usize = 32;
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 
+/// Associated data binding a sealed value to its place: `table/row id/column`.
+/// A sealed value copied to another row or column fails to open.
+pub fn row_purpose(table: &str, id: i64, column: &str) -> String {
+    format!("{table}/{id}/{column}")
+}
+
 /// Seals and opens values with one key.
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
