@@ -221,7 +221,7 @@ impl App {
             ),
             None => None,
         };
-        let out = self.db.write(|tx| {
+        self.db.write(|tx| {
             let n = tx.execute(
                 "UPDATE items SET label = ?1 WHERE id = ?2",
                 params![sealed, item_id],
@@ -232,7 +232,7 @@ impl App {
             Ok(())
         })?;
         self.changed(crate::Change::History);
-        Ok(out)
+        Ok(())
     }
 
     /// The local id of the item the service knows as `service_item_id` in a case.

@@ -612,7 +612,7 @@ impl App {
 
     /// Queues the withdrawal of a whole case.
     pub fn enqueue_withdraw_case(&self, case_id: i64) -> Result<()> {
-        let out = self.db.write(|tx| {
+        self.db.write(|tx| {
             let state: CaseState = tx
                 .query_row("SELECT state FROM cases WHERE id = ?1", [case_id], |r| {
                     r.get(0)
@@ -641,7 +641,7 @@ impl App {
             Ok(())
         })?;
         self.changed(Change::Queue);
-        Ok(out)
+        Ok(())
     }
 
     /// Number of operations waiting to be sent.
