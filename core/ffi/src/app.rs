@@ -120,6 +120,11 @@ impl CancelToken {
     pub fn is_cancelled(&self) -> bool {
         self.0.is_cancelled()
     }
+    /// A token cancelled with this one, or on its own (without cancelling this
+    /// one); it keeps this one's deadline. The Swift `Task` wrappers use it.
+    pub fn child(&self) -> Arc<CancelToken> {
+        Arc::new(CancelToken(self.0.child()))
+    }
 }
 
 /// The token of one call: a child of the caller's token (or a fresh one), cancelled
@@ -374,6 +379,7 @@ impl Takedown {
     /// never in memory at once. `index` and `duplicateGroup` are left for the
     /// caller. Stops with `Cancelled` / `DeadlineExceeded` through `cancel` or a
     /// cancelled coroutine / task.
+    #[uniffi::method(default(cancel = None))]
     pub async fn hash_item(
         &self,
         item: MediaInput,
@@ -414,6 +420,7 @@ impl Takedown {
     /// second case), then tries to send it until `cancel` stops it. When offline
     /// the case stays queued (`sent == false`) and `flush` sends it later; a
     /// cancel or error after queueing leaves it queued too.
+    #[uniffi::method(default(cancel = None))]
     pub async fn submit_case(
         &self,
         request_id: String,
@@ -474,6 +481,7 @@ impl Takedown {
     /// Call it from WorkManager / BGTaskScheduler (pass the time you have) and
     /// when connectivity returns; schedule the next run for `nextAttemptAtMs`
     /// when something is still pending.
+    #[uniffi::method(default(cancel = None))]
     pub async fn flush(
         &self,
         cancel: Option<Arc<CancelToken>>,
@@ -496,6 +504,7 @@ impl Takedown {
     /// Refreshes every sent case; returns their changes since the user last
     /// looked. Stops through `cancel` (`Cancelled`, or at its deadline what was
     /// refreshed so far).
+    #[uniffi::method(default(cancel = None))]
     pub async fn refresh_all(
         &self,
         cancel: Option<Arc<CancelToken>>,
@@ -577,6 +586,7 @@ impl Takedown {
     /// with the only token that can send them) unless `force` is set: flush
     /// first, or warn the user and force. This object is closed afterwards
     /// (calls fail with `Storage`); open a new one to start over.
+    #[uniffi::method(default(force = false))]
     pub fn delete_everything(&self, force: bool) -> Result<(), TakedownError> {
         guarded(|| {
             if force {
