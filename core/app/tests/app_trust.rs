@@ -563,3 +563,149 @@ async fn sealed_values_are_bound_to_their_row_and_status_is_sealed() {
         Err(Error::WrongKey)
     ));
 }
+
+/// Checks one request body against the allow-list of fields and sizes: only
+/// the protocol's fields, hex of the exact lengths, small integers, no other
+/// strings. Returns what is wrong.
+fn body_violations(path: &str, body: &[u8]) -> Vec<String> {
+    use serde_json::Value;
+    let mut bad = Vec::new();
+    let v: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) if body.is_empty() => return bad,
+        Err(_) => return vec![format!("{path}: not JSON")],
+    };
+    let hex = |v: &Value, n: usize, what: &str, bad: &mut Vec<String>| match v.as_str() {
+        Some(s) if s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit()) => {}
+        _ => bad.push(format!("{what}: not {n} hex digits")),
+    };
+    let keys = |v: &Value, allowed: &[&str], what: &str, bad: &mut Vec<String>| match v.as_object()
+    {
+        Some(m) => {
+            for k in m.keys() {
+                if !allowed.contains(&k.as_str()) {
+                    bad.push(format!("{what}: field {k} not allowed"));
+                }
+            }
+        }
+        None => bad.push(format!("{what}: not an object")),
+    };
+    let quality = |v: &Value, what: &str, bad: &mut Vec<String>| {
+        if !v.as_u64().is_some_and(|q| q <= 100) {
+            bad.push(format!("{what}: quality"));
+        }
+    };
+    if path.ends_with("/withdraw") {
+        keys(&v, &[], "withdraw body", &mut bad);
+        return bad;
+    }
+    let top: &[&str] = if path == "/v1/cases" {
+        &["idempotency_key", "attestations", "items"]
+    } else {
+        &["idempotency_key", "items"]
+    };
+    keys(&v, top, "body", &mut bad);
+    match v["idempotency_key"].as_str() {
+        Some(k)
+            if (16..=128).contains(&k.len())
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {}
+        _ => bad.push("idempotency_key".into()),
+    }
+    if path == "/v1/cases" {
+        let a = &v["attestations"];
+        keys(
+            a,
+            &["person_shown_was_under_18", "submitter"],
+            "attestations",
+            &mut bad,
+        );
+        if a["person_shown_was_under_18"] != Value::Bool(true) {
+            bad.push("attestation".into());
+        }
+        if !matches!(
+            a["submitter"].as_str(),
+            Some("person_shown" | "parent_or_guardian")
+        ) {
+            bad.push("submitter".into());
+        }
+    }
+    let items = v["items"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() || items.len() > 100 {
+        bad.push("items: count".into());
+    }
+    for it in &items {
+        keys(it, &["image", "video"], "item", &mut bad);
+        if let Some(img) = it.get("image") {
+            keys(img, &["md5", "sha256", "pdq", "quality"], "image", &mut bad);
+            hex(&img["md5"], 32, "md5", &mut bad);
+            hex(&img["sha256"], 64, "sha256", &mut bad);
+            hex(&img["pdq"], 64, "pdq", &mut bad);
+            quality(&img["quality"], "image", &mut bad);
+        }
+        if let Some(vid) = it.get("video") {
+            keys(vid, &["md5", "sha256", "frames"], "video", &mut bad);
+            hex(&vid["md5"], 32, "md5", &mut bad);
+            hex(&vid["sha256"], 64, "sha256", &mut bad);
+            for f in vid["frames"].as_array().cloned().unwrap_or_default() {
+                keys(&f, &["t", "pdq", "quality"], "frame", &mut bad);
+                hex(&f["pdq"], 64, "frame pdq", &mut bad);
+                quality(&f["quality"], "frame", &mut bad);
+                if !f["t"].as_f64().is_some_and(|t| t.is_finite() && t >= 0.0) {
+                    bad.push("frame t".into());
+                }
+            }
+        }
+    }
+    bad
+}
+
+/// Every request the phone sends passes the allow-list (fields and sizes), and
+/// the checker itself catches a label, a file name or an extra field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_body_passes_the_allow_list() {
+    let svc = Service::start().await;
+    let proxy = Proxy::start(&svc.url).await;
+    let phone = Phone::new();
+    let app = phone.open_app(&proxy.url);
+    let mut its = items(&[40, 41]);
+    its[0].label = Some("IMG_2024_beach.jpg at Alex's".into());
+    let out = app.submit_case(&answers(), &its).await.unwrap();
+    app.add_items(out.case_id, &items(&[42])).await.unwrap();
+    app.withdraw_item(out.item_ids[0]).await.unwrap();
+    app.refresh_all().await.unwrap();
+    app.withdraw_case(out.case_id).await.unwrap();
+    let captured = proxy.captured();
+    assert!(captured.len() >= 5);
+    for c in &captured {
+        let path = c.path.split('?').next().unwrap_or("");
+        let v = body_violations(path, &c.body);
+        assert!(v.is_empty(), "{} {path}: {v:?}", c.method);
+        for (k, val) in &c.headers {
+            assert!(
+                matches!(
+                    k.as_str(),
+                    "content-type"
+                        | "content-length"
+                        | "authorization"
+                        | "user-agent"
+                        | "accept"
+                        | "host"
+                ),
+                "header {k} not allowed"
+            );
+            if k == "user-agent" {
+                assert_eq!(val, takedown_app::client::USER_AGENT);
+            }
+        }
+    }
+    // The checker fails on what must never be sent.
+    let create = captured.iter().find(|c| c.path == "/v1/cases").unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
+    v["items"][0]["image"]["label"] = "beach".into();
+    assert!(!body_violations("/v1/cases", &serde_json::to_vec(&v).unwrap()).is_empty());
+    let mut v: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
+    v["items"][0]["image"]["md5"] = "IMG_0001.JPG".into();
+    assert!(!body_violations("/v1/cases", &serde_json::to_vec(&v).unwrap()).is_empty());
+    assert!(!body_violations("/v1/cases/TD-1/withdraw", br#"{"why":"x"}"#).is_empty());
+}
