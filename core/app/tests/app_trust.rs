@@ -591,7 +591,7 @@ fn body_violations(path: &str, body: &[u8]) -> Vec<String> {
         None => bad.push(format!("{what}: not an object")),
     };
     let quality = |v: &Value, what: &str, bad: &mut Vec<String>| {
-        if !v.as_u64().is_some_and(|q| q <= 100) {
+        if v.as_u64().is_none_or(|q| q > 100) {
             bad.push(format!("{what}: quality"));
         }
     };
