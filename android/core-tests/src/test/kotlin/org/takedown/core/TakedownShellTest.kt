@@ -92,6 +92,98 @@ class TakedownShellTest {
         return "http://127.0.0.1:${s.localPort}"
     }
 
+    /** A real forwarding proxy on loopback in front of the service that records every request. */
+    class RecordingProxy(private val upstream: String) {
+        val requests = CopyOnWriteArrayList<Triple<String, String, String>>() // method, path, body
+        private val server = ServerSocket(0)
+        private val client = java.net.http.HttpClient.newHttpClient()
+        val url = "http://127.0.0.1:${server.localPort}"
+        init {
+            thread(isDaemon = true) {
+                while (true) {
+                    val c = server.accept()
+                    thread(isDaemon = true) { c.use { handle(it) } }
+                }
+            }
+        }
+        private fun handle(c: java.net.Socket) {
+            val input = java.io.DataInputStream(java.io.BufferedInputStream(c.getInputStream()))
+            fun line(): String {
+                val sb = StringBuilder()
+                while (true) {
+                    val b = input.read()
+                    if (b < 0 || b == '\n'.code) break
+                    if (b != '\r'.code) sb.append(b.toChar())
+                }
+                return sb.toString()
+            }
+            val (method, path) = line().split(" ").let { it[0] to it[1] }
+            val headers = HashMap<String, String>()
+            while (true) {
+                val h = line()
+                if (h.isEmpty()) break
+                val i = h.indexOf(':')
+                headers[h.substring(0, i).lowercase()] = h.substring(i + 1).trim()
+            }
+            val body = ByteArray(headers["content-length"]?.toInt() ?: 0).also { input.readFully(it) }
+            requests.add(Triple(method, path, String(body)))
+            val req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(upstream + path))
+                .method(method, java.net.http.HttpRequest.BodyPublishers.ofByteArray(body))
+            headers["authorization"]?.let { req.header("Authorization", it) }
+            headers["content-type"]?.let { req.header("Content-Type", it) }
+            val res = client.send(req.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray())
+            val out = c.getOutputStream()
+            out.write("HTTP/1.1 ${res.statusCode()} X\r\nContent-Type: application/json\r\nContent-Length: ${res.body().size}\r\nConnection: close\r\n\r\n".toByteArray())
+            out.write(res.body())
+            out.flush()
+        }
+    }
+
+    /** What a request body may hold: the protocol's fields, hex of exact sizes, small numbers. */
+    private fun violations(path: String, body: String): List<String> {
+        val bad = ArrayList<String>()
+        if (body.isEmpty()) return bad
+        val allowed = setOf(
+            "idempotency_key", "attestations", "person_shown_was_under_18", "submitter", "items",
+            "image", "video", "md5", "sha256", "pdq", "quality", "frames", "t",
+        )
+        for (m in Regex("\"([^\"]*)\"\\s*:").findAll(body)) {
+            if (m.groupValues[1] !in allowed) bad.add("$path: field ${m.groupValues[1]}")
+        }
+        for (m in Regex(":\\s*\"([^\"]*)\"").findAll(body)) {
+            val v = m.groupValues[1]
+            val ok = Regex("[0-9a-f]{32}|[0-9a-f]{64}").matches(v) ||
+                v == "person_shown" || v == "parent_or_guardian" ||
+                Regex("[A-Za-z0-9_-]{16,128}").matches(v) && body.contains("\"idempotency_key\":\"$v\"")
+            if (!ok) bad.add("$path: value $v")
+        }
+        if (path.endsWith("/withdraw") && body != "{}") bad.add("$path: withdraw body $body")
+        return bad
+    }
+
+    @Test
+    fun everyRequestBodyPassesTheAllowList() = runBlocking {
+        val proxy = RecordingProxy(service)
+        val app = Takedown.open(tempDir(), proxy.url, MemoryKeys())
+        val f = fingerprint(app, "scene.jpg")
+        val out = app.submitCase("req-traffic", eligible, listOf(SubmitItem(f, "IMG_0001.JPG at home")))
+        assertTrue(out.sent)
+        val added = app.addItems(out.caseId, listOf(SubmitItem(fingerprint(app, "scene.gif"), "second")))
+        app.withdrawItem(added.itemIds[0])
+        app.refreshAll()
+        app.withdrawCase(out.caseId)
+        assertTrue(proxy.requests.size >= 5)
+        for ((method, path, body) in proxy.requests) {
+            val v = violations(path, body)
+            assertTrue("$method $path: $v", v.isEmpty())
+        }
+        // The check fails on what must never be sent.
+        val create = proxy.requests.first { it.second == "/v1/cases" }.third
+        assertFalse(violations("/v1/cases", create.replace("\"quality\"", "\"label\":\"beach\",\"quality\"")).isEmpty())
+        assertFalse(violations("/v1/cases", create.replace(f.md5, "IMG_0001.JPG")).isEmpty())
+        app.close()
+    }
+
     private suspend fun fingerprint(app: Takedown, name: String): ItemFingerprint =
         app.hashItem(MediaInput.ImageBytes(bytes(name))).fingerprint ?: error("not hashed")
 
