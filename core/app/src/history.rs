@@ -134,7 +134,7 @@ impl App {
             let rows = stmt.query_map(params![OutboxState::Pending, OutboxState::Rejected], |r| {
                 Ok(CaseRecord {
                     id: r.get(0)?,
-                    case_number: r.get(1)?,
+                    case_number: r.get::<_, Option<String>>(1)?,
                     state: r.get(2)?,
                     submitter: r.get(3)?,
                     created_at: r.get(4)?,
@@ -144,7 +144,13 @@ impl App {
                     next_attempt_at_ms: r.get(8)?,
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            for c in &mut rows {
+                if let Some(n) = &c.case_number {
+                    c.case_number = Some(self.sealer.open_text("cases", c.id, "case_number", n)?);
+                }
+            }
+            Ok(rows)
         })
     }
 

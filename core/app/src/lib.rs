@@ -378,6 +378,21 @@ fn reseal_bound_to_rows(tx: &rusqlite::Transaction<'_>, sealer: &Sealer) -> Resu
             )?;
         }
     }
+    // Case numbers were plaintext.
+    let numbers: Vec<(i64, String)> = {
+        let mut stmt =
+            tx.prepare("SELECT id, case_number FROM cases WHERE case_number IS NOT NULL")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, n) in numbers {
+        if !n.starts_with(crypto::SEALED_TEXT) {
+            tx.execute(
+                "UPDATE cases SET case_number = ?2 WHERE id = ?1",
+                rusqlite::params![id, sealer.seal_text("cases", id, "case_number", &n)?],
+            )?;
+        }
+    }
     // Status snapshots were plaintext JSON.
     let bodies: Vec<(i64, String)> = {
         let mut stmt = tx.prepare("SELECT id, body FROM status_snapshots")?;

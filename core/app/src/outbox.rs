@@ -712,7 +712,7 @@ impl App {
         match row {
             None => Err(Error::NotFound("case")),
             Some((Some(n), Some(t))) => Ok(Some((
-                n,
+                self.sealer.open_text("cases", case_id, "case_number", &n)?,
                 self.sealer
                     .open_str(&row_purpose("cases", case_id, "token"), &t)?,
             ))),
@@ -850,7 +850,12 @@ impl App {
                            state = CASE WHEN state = ?4 THEN ?5 ELSE state END
                          WHERE id = ?3",
                         params![
-                            resp.case_number,
+                            self.sealer.seal_text(
+                                "cases",
+                                op.case_id,
+                                "case_number",
+                                &resp.case_number
+                            )?,
                             token,
                             op.case_id,
                             CaseState::Pending,
@@ -1214,7 +1219,7 @@ impl App {
         cancel: &Cancel,
     ) -> Result<SubmitOutcome> {
         let flush = self.flush_due_until(cancel).await?;
-        let (number, waiting): (Option<String>, i64) = self.db.read(|tx| {
+        let (stored_number, waiting): (Option<String>, i64) = self.db.read(|tx| {
             Ok(tx.query_row(
                 "SELECT case_number, (SELECT count(*) FROM outbox WHERE case_id = ?1 AND state = ?2)
                  FROM cases WHERE id = ?1",
@@ -1251,7 +1256,10 @@ impl App {
         Ok(SubmitOutcome {
             case_id,
             item_ids,
-            case_number: number,
+            case_number: match stored_number {
+                Some(n) => Some(self.sealer.open_text("cases", case_id, "case_number", &n)?),
+                None => None,
+            },
             sent: waiting == 0,
             flush,
         })

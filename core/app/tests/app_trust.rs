@@ -538,6 +538,25 @@ async fn sealed_values_are_bound_to_their_row_and_status_is_sealed() {
         .unwrap();
     assert!(body.starts_with("sealed:"));
     assert!(!body.contains(&number) && !body.contains("active_items"));
+    let stored_number: String = conn
+        .query_row(
+            "SELECT case_number FROM cases WHERE id = ?1",
+            [out.case_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(stored_number.starts_with("sealed:") && !stored_number.contains(&number));
+    // Nowhere in the file or its WAL.
+    for suffix in ["", "-wal"] {
+        let mut p = phone.history_path().into_os_string();
+        p.push(suffix);
+        if let Ok(bytes) = std::fs::read(&p) {
+            assert!(
+                !bytes.windows(number.len()).any(|w| w == number.as_bytes()),
+                "case number in {suffix}"
+            );
+        }
+    }
     let status = app.case_status(out.case_id).unwrap().unwrap();
     assert_eq!(status.case_number, number);
     assert_eq!(status.totals.active_items, 2);
