@@ -2,9 +2,14 @@
 //! Mozilla roots; no OpenSSL), timeouts, a user agent without device details, the
 //! wire types of `takedown-protocol`, and classified retries.
 //!
-//! Classification: connection failures, timeouts, 5xx and 429 are *transient*
-//! (retried with exponential backoff and full jitter); every other 4xx is a
-//! *rejection* and is never retried. Idempotency keys make every retry safe.
+//! Classification: connection failures, timeouts, 5xx, 408, 425 and 429 are
+//! *transient* (retried with exponential backoff and full jitter), and so is any
+//! 4xx whose body is not the service's JSON error (a CDN's or a WAF's page: the
+//! service never answered). Every other 4xx is a *rejection* and is never retried.
+//! Idempotency keys make every retry safe.
+//!
+//! Answers are read with the tolerant types of [`crate::wire`]: a newer service
+//! may add fields and enum values.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +19,7 @@ use serde::de::DeserializeOwned;
 use takedown_protocol as p;
 
 use super::error::{Error, Result};
+use super::wire;
 
 /// User agent: the product and version only (no device, OS or locale).
 pub const USER_AGENT: &str = concat!("takedown-core/", env!("CARGO_PKG_VERSION"));
@@ -107,6 +113,29 @@ fn classify(e: &reqwest::Error) -> SendError {
     SendError::Transient(class.into())
 }
 
+/// Classifies a non-success answer. Only the service's own JSON error body can
+/// reject an operation for good; 408, 425, 429, 5xx and 4xx pages from something
+/// in between (CDN, WAF, captive portal) are worth retrying.
+pub fn classify_status(code: u16, body: &[u8]) -> SendError {
+    if (500..600).contains(&code) {
+        return SendError::Transient(format!("http_{code}"));
+    }
+    match code {
+        429 => return SendError::Transient("rate_limited".into()),
+        408 | 425 => return SendError::Transient(format!("http_{code}")),
+        _ => {}
+    }
+    match serde_json::from_slice::<wire::ErrorBody>(body) {
+        Ok(b) => SendError::Rejected {
+            status: code,
+            code: b.error.code,
+            message: b.error.message,
+        },
+        // Not the service's answer: a proxy or CDN refused or lost it.
+        Err(_) => SendError::Transient(format!("http_{code}_foreign")),
+    }
+}
+
 fn check_case_number(n: &str) -> Result<(), SendError> {
     if n.is_empty() || n.len() > 64 || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(SendError::Rejected {
@@ -180,22 +209,7 @@ impl Client {
             return serde_json::from_slice(&bytes)
                 .map_err(|_| SendError::Transient("bad_response".into()));
         }
-        let code = status.as_u16();
-        if status.is_server_error() {
-            return Err(SendError::Transient(format!("http_{code}")));
-        }
-        if code == 429 {
-            return Err(SendError::Transient("rate_limited".into()));
-        }
-        let (err_code, message) = match serde_json::from_slice::<p::ErrorBody>(&bytes) {
-            Ok(b) => (b.error.code, b.error.message),
-            Err(_) => (format!("http_{code}"), String::new()),
-        };
-        Err(SendError::Rejected {
-            status: code,
-            code: err_code,
-            message,
-        })
+        Err(classify_status(status.as_u16(), &bytes))
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -221,7 +235,7 @@ impl Client {
     pub async fn create_case(
         &self,
         req: &p::CreateCaseRequest,
-    ) -> Result<p::CreateCaseResponse, SendError> {
+    ) -> Result<wire::CreatedCase, SendError> {
         self.post("/v1/cases", None, req).await
     }
 
@@ -231,7 +245,7 @@ impl Client {
         number: &str,
         token: &str,
         req: &p::AddItemsRequest,
-    ) -> Result<p::AddItemsResponse, SendError> {
+    ) -> Result<wire::AddedItems, SendError> {
         check_case_number(number)?;
         self.post(&format!("/v1/cases/{number}/items"), Some(token), req)
             .await
@@ -243,7 +257,7 @@ impl Client {
         number: &str,
         token: &str,
         item_id: i64,
-    ) -> Result<p::WithdrawResponse, SendError> {
+    ) -> Result<wire::Withdrawn, SendError> {
         check_case_number(number)?;
         self.post(
             &format!("/v1/cases/{number}/items/{item_id}/withdraw"),
@@ -258,7 +272,7 @@ impl Client {
         &self,
         number: &str,
         token: &str,
-    ) -> Result<p::WithdrawResponse, SendError> {
+    ) -> Result<wire::Withdrawn, SendError> {
         check_case_number(number)?;
         self.post(
             &format!("/v1/cases/{number}/withdraw"),
@@ -269,7 +283,7 @@ impl Client {
     }
 
     /// `GET /v1/cases/{n}`.
-    pub async fn status(&self, number: &str, token: &str) -> Result<p::CaseStatus, SendError> {
+    pub async fn status(&self, number: &str, token: &str) -> Result<wire::CaseStatus, SendError> {
         check_case_number(number)?;
         let req = self.http.get(format!("{}/v1/cases/{number}", self.base));
         self.send(req, Some(token)).await
@@ -317,6 +331,32 @@ mod tests {
         }
         let spread: std::collections::HashSet<_> = (0..20).map(|_| p.delay(4)).collect();
         assert!(spread.len() > 1, "jitter varies the delay");
+    }
+
+    #[test]
+    fn only_the_services_own_error_rejects_for_good() {
+        let json = br#"{"error":{"code":"invalid_field","message":"m","field":"x","new":1}}"#;
+        for code in [408u16, 425, 429, 500, 503] {
+            assert!(
+                matches!(classify_status(code, json), SendError::Transient(_)),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            classify_status(403, b"<html>Access denied</html>"),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(classify_status(404, b""), SendError::Transient(_)));
+        match classify_status(422, json) {
+            SendError::Rejected { status, code, .. } => {
+                assert_eq!((status, code.as_str()), (422, "invalid_field"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify_status(403, br#"{"error":{"code":"forbidden","message":""}}"#),
+            SendError::Rejected { .. }
+        ));
     }
 
     #[test]

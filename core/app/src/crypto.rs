@@ -13,6 +13,15 @@ pub const KEY_LEN: usize = 32;
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 
+/// Associated data binding a sealed value to its place: `table/row id/column`.
+/// A sealed value copied to another row or column fails to open.
+pub fn row_purpose(table: &str, id: i64, column: &str) -> String {
+    format!("{table}/{id}/{column}")
+}
+
+/// Prefix of a sealed value kept in a TEXT column (hex of the sealed bytes).
+pub const SEALED_TEXT: &str = "sealed:";
+
 /// Seals and opens values with one key.
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
@@ -78,6 +87,24 @@ impl Sealer {
     /// Seals a string.
     pub fn seal_str(&self, purpose: &str, s: &str) -> Result<Vec<u8>> {
         self.seal(purpose, s.as_bytes())
+    }
+
+    /// Seals a string for a TEXT column: `sealed:` + hex, bound to its row.
+    pub fn seal_text(&self, table: &str, id: i64, column: &str, s: &str) -> Result<String> {
+        let sealed = self.seal_str(&row_purpose(table, id, column), s)?;
+        Ok(format!("{SEALED_TEXT}{}", hex::encode(sealed)))
+    }
+
+    /// Opens a TEXT column sealed with [`Sealer::seal_text`]; a value of an older
+    /// schema without the prefix is returned as it is.
+    pub fn open_text(&self, table: &str, id: i64, column: &str, stored: &str) -> Result<String> {
+        match stored.strip_prefix(SEALED_TEXT) {
+            Some(h) => {
+                let sealed = hex::decode(h).map_err(|_| Error::Corrupt)?;
+                self.open_str(&row_purpose(table, id, column), &sealed)
+            }
+            None => Ok(stored.to_string()),
+        }
     }
 
     /// Opens a sealed string.

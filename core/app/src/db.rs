@@ -21,6 +21,7 @@ pub const APPLICATION_ID: i32 = 0x546b_446e;
 pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_status.sql"),
+    include_str!("migrations/0003_requests_and_recovery.sql"),
 ];
 
 /// The schema version this build writes.
@@ -97,12 +98,23 @@ impl Db {
 
     /// Brings the schema to `target` (tests build older schemas with it).
     pub fn migrate_to(&self, target: u32) -> Result<()> {
+        self.migrate_with(target, |_, _| Ok(()))
+    }
+
+    /// Brings the schema to `target`, calling `after(tx, version)` inside each
+    /// migration's transaction once its SQL ran (data steps that need the key).
+    pub fn migrate_with(
+        &self,
+        target: u32,
+        after: impl Fn(&Transaction<'_>, u32) -> Result<()>,
+    ) -> Result<()> {
         self.with_conn(|conn| {
             let mut version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
             while version < target.min(LATEST_VERSION) {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 tx.execute_batch(MIGRATIONS[version as usize])?;
                 version += 1;
+                after(&tx, version)?;
                 tx.pragma_update(None, "user_version", version)?;
                 tx.pragma_update(None, "application_id", APPLICATION_ID)?;
                 tx.commit()?;

@@ -63,6 +63,25 @@ pub enum Error {
     /// The work was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
+    /// The caller's deadline passed before the work was done. What was sent is
+    /// recorded; the rest stays queued.
+    #[error("the deadline passed")]
+    DeadlineExceeded,
+    /// "Delete everything" was refused: withdrawals are still queued, and deleting
+    /// the history would drop them together with the token that can send them.
+    /// Flush first, or delete with `force`.
+    #[error("{0} withdrawal(s) are still waiting to be sent")]
+    WithdrawalsPending(u32),
+    /// The device is out of space; nothing was written.
+    #[error("the device is full")]
+    DiskFull,
+    /// The host's key store cannot be used right now (a locked keychain during a
+    /// background task). Try again later; nothing was changed.
+    #[error("the key store is unavailable right now")]
+    KeyStoreUnavailable,
+    /// Another core object is already open in this process (one per process).
+    #[error("the core is already open in this process")]
+    AlreadyOpen,
     /// The object was closed (after "delete everything").
     #[error("this history was deleted; open the core again")]
     Closed,
@@ -76,6 +95,7 @@ impl From<rusqlite::Error> for Error {
         use rusqlite::ErrorCode;
         match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt,
+            Some(ErrorCode::DiskFull) => Error::DiskFull,
             // A stored value this version cannot read (an unknown state, a malformed
             // hash): the file is damaged, never a silent default.
             _ if matches!(e, rusqlite::Error::FromSqlConversionFailure(..)) => Error::Corrupt,
@@ -87,6 +107,9 @@ impl From<rusqlite::Error> for Error {
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            return Error::DiskFull;
+        }
         // io::Error's Display never includes the path.
         Error::Storage(e.to_string())
     }

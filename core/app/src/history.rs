@@ -6,9 +6,10 @@ use rusqlite::{OptionalExtension, params};
 use takedown_protocol as p;
 
 use super::App;
+use super::crypto::row_purpose;
 use super::eligibility::SubmitterRole;
 use super::error::{Error, Result};
-use super::outbox::{LABEL_PURPOSE, OutboxState};
+use super::outbox::OutboxState;
 use super::selection::MediaKind;
 
 /// A stored fingerprint in hex, or [`Error::Corrupt`].
@@ -82,6 +83,8 @@ pub struct CaseRecord {
     pub pending_operations: u32,
     /// The service's error code when it refused something of this case.
     pub rejection: Option<String>,
+    /// When this case's next queued operation is due (Unix ms; 0 = now), if any.
+    pub next_attempt_at_ms: Option<i64>,
 }
 
 /// An item in the history: fingerprints and the user's label, never pixels,
@@ -124,22 +127,30 @@ impl App {
                 "SELECT c.id, c.case_number, c.state, c.submitter, c.created_at,
                    (SELECT count(*) FROM items i WHERE i.case_id = c.id),
                    (SELECT count(*) FROM outbox o WHERE o.case_id = c.id AND o.state = ?1),
-                   (SELECT o.last_error FROM outbox o WHERE o.case_id = c.id AND o.state = ?2 ORDER BY o.id LIMIT 1)
+                   (SELECT o.last_error FROM outbox o WHERE o.case_id = c.id AND o.state = ?2 ORDER BY o.id LIMIT 1),
+                   (SELECT o.next_attempt_at FROM outbox o WHERE o.case_id = c.id AND o.state = ?1 ORDER BY o.id LIMIT 1)
                  FROM cases c ORDER BY c.id DESC",
             )?;
             let rows = stmt.query_map(params![OutboxState::Pending, OutboxState::Rejected], |r| {
                 Ok(CaseRecord {
                     id: r.get(0)?,
-                    case_number: r.get(1)?,
+                    case_number: r.get::<_, Option<String>>(1)?,
                     state: r.get(2)?,
                     submitter: r.get(3)?,
                     created_at: r.get(4)?,
                     item_count: r.get::<_, i64>(5)? as u32,
                     pending_operations: r.get::<_, i64>(6)? as u32,
                     rejection: r.get(7)?,
+                    next_attempt_at_ms: r.get(8)?,
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            for c in &mut rows {
+                if let Some(n) = &c.case_number {
+                    c.case_number = Some(self.sealer.open_text("cases", c.id, "case_number", n)?);
+                }
+            }
+            Ok(rows)
         })
     }
 
@@ -192,7 +203,10 @@ impl App {
                         MediaKind::Video => usable_frames == 0,
                     },
                     label: match label {
-                        Some(l) => Some(self.sealer.open_str(LABEL_PURPOSE, &l)?),
+                        Some(l) => Some(
+                            self.sealer
+                                .open_str(&row_purpose("items", r.get(0)?, "label"), &l)?,
+                        ),
                         None => None,
                     },
                     state: r.get(10)?,
@@ -207,7 +221,10 @@ impl App {
     /// Sets or clears (`None` or empty) the private label of an item.
     pub fn set_label(&self, item_id: i64, label: Option<&str>) -> Result<()> {
         let sealed = match label.filter(|l| !l.is_empty()) {
-            Some(l) => Some(self.sealer.seal_str(LABEL_PURPOSE, l)?),
+            Some(l) => Some(
+                self.sealer
+                    .seal_str(&row_purpose("items", item_id, "label"), l)?,
+            ),
             None => None,
         };
         self.db.write(|tx| {
@@ -219,7 +236,9 @@ impl App {
                 return Err(Error::NotFound("item"));
             }
             Ok(())
-        })
+        })?;
+        self.changed(crate::Change::History);
+        Ok(())
     }
 
     /// The local id of the item the service knows as `service_item_id` in a case.

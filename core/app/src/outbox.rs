@@ -12,12 +12,16 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use takedown_protocol as p;
 
-use super::App;
+use super::cancel::{Cancel, Stop};
 use super::client::{SendError, with_retries};
+use super::crypto::row_purpose;
 use super::eligibility::{self, EligibilityAnswers};
 use super::error::{Error, Result};
-use super::history::{CaseState, HistoryItemState as ItemState};
+use super::history::{CaseRecord, CaseState, HistoryItemState as ItemState};
 use super::selection::{ItemFingerprint, MediaKind};
+use super::wire;
+use super::{App, Change};
+use takedown_fingerprint::hashing;
 use takedown_fingerprint::video::check_timestamp;
 
 /// Where an outbox operation stands. Sent operations are deleted.
@@ -36,12 +40,17 @@ crate::sql::stored_as_text!(OutboxState {
 
 /// The error class recorded on the operations of a case whose creation was refused.
 pub const CASE_REFUSED: &str = "case_refused";
+/// The error class recorded on an outbox entry that cannot be read back (damaged
+/// row): only its own case stops.
+pub const DAMAGED_ENTRY: &str = "damaged_entry";
 
-/// Purpose (associated data) of sealed outbox payloads.
+/// Purpose (associated data) of sealed outbox payloads in schema 1–2 histories
+/// (schema 3 binds every sealed value to its row: [`row_purpose`]; opening an
+/// older history reseals them).
 pub const PAYLOAD_PURPOSE: &str = "outbox.payload";
-/// Purpose of sealed case tokens.
+/// Purpose of sealed case tokens in schema 1–2 histories.
 pub const TOKEN_PURPOSE: &str = "cases.token";
-/// Purpose of sealed item labels.
+/// Purpose of sealed item labels in schema 1–2 histories.
 pub const LABEL_PURPOSE: &str = "items.label";
 
 /// One item to submit: its fingerprints and the user's optional private label
@@ -66,8 +75,15 @@ pub struct FlushReport {
     pub rejected: u32,
     /// `true` when the service could not be reached for some operation.
     pub offline: bool,
-    /// When to flush again (milliseconds from now) if something is pending.
+    /// When to flush again (milliseconds from now) if something is pending: the
+    /// earliest persisted retry time of a case's next operation.
     pub retry_after_ms: Option<u64>,
+    /// The same as an absolute time (Unix milliseconds), for a scheduler
+    /// (WorkManager's initial delay, `BGTaskRequest.earliestBeginDate`).
+    pub next_attempt_at_ms: Option<i64>,
+    /// `true` when the caller's deadline stopped the flush before everything due
+    /// was tried (the rest stays queued).
+    pub deadline_reached: bool,
 }
 
 /// The outcome of submitting a case or adding items.
@@ -199,12 +215,17 @@ impl App {
         case_id: i64,
         payload: &Payload,
     ) -> Result<()> {
+        tx.execute(
+            "INSERT INTO outbox(case_id, op, payload, created_at) VALUES (?1, ?2, x'', ?3)",
+            params![case_id, payload.op(), self.now_secs()],
+        )?;
+        let id = tx.last_insert_rowid();
         let sealed = self
             .sealer
-            .seal(PAYLOAD_PURPOSE, &serde_json::to_vec(payload)?)?;
+            .seal(&payload_purpose(id), &serde_json::to_vec(payload)?)?;
         tx.execute(
-            "INSERT INTO outbox(case_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![case_id, payload.op(), sealed, self.now_secs()],
+            "UPDATE outbox SET payload = ?2 WHERE id = ?1",
+            params![id, sealed],
         )?;
         Ok(())
     }
@@ -227,10 +248,6 @@ impl App {
                 MediaKind::Video => Some(serde_json::to_string(&f.frames)?),
                 MediaKind::Image => None,
             };
-            let label = match it.label.as_deref().filter(|l| !l.is_empty()) {
-                Some(l) => Some(self.sealer.seal_str(LABEL_PURPOSE, l)?),
-                None => None,
-            };
             stmt.execute(params![
                 case_id,
                 f.kind,
@@ -239,11 +256,21 @@ impl App {
                 f.pdq.map(|h| h.to_hex()),
                 f.quality.map(p::Quality::get),
                 frames,
-                label,
+                Option::<Vec<u8>>::None,
                 ItemState::Pending,
                 now
             ])?;
-            ids.push(tx.last_insert_rowid());
+            let id = tx.last_insert_rowid();
+            if let Some(l) = it.label.as_deref().filter(|l| !l.is_empty()) {
+                let sealed = self
+                    .sealer
+                    .seal_str(&row_purpose("items", id, "label"), l)?;
+                tx.execute(
+                    "UPDATE items SET label = ?2 WHERE id = ?1",
+                    params![id, sealed],
+                )?;
+            }
+            ids.push(id);
         }
         Ok(ids)
     }
@@ -255,6 +282,49 @@ impl App {
         answers: &EligibilityAnswers,
         items: &[SubmitItem],
     ) -> Result<(i64, Vec<i64>)> {
+        self.enqueue_case_with(None, answers, items)
+    }
+
+    /// Queues a case for the UI's request `request_id` (any text the app keeps
+    /// across a retry, e.g. a UUID made when the user pressed "send"): the first
+    /// call writes the case to the history and the outbox, a retry with the same
+    /// id returns that same case without writing anything — so a retry after an
+    /// error, a cancelled coroutine or a killed process never opens a second case.
+    /// Nothing is sent here; the queue sends it ([`App::flush`]).
+    pub fn queue_case(
+        &self,
+        request_id: &str,
+        answers: &EligibilityAnswers,
+        items: &[SubmitItem],
+    ) -> Result<CaseRecord> {
+        if request_id.is_empty() || request_id.len() > 256 {
+            return Err(bad("the request id must be 1 to 256 characters"));
+        }
+        let (case_id, _) = self.enqueue_case_with(Some(request_id), answers, items)?;
+        self.case(case_id)
+    }
+
+    fn enqueue_case_with(
+        &self,
+        request_id: Option<&str>,
+        answers: &EligibilityAnswers,
+        items: &[SubmitItem],
+    ) -> Result<(i64, Vec<i64>)> {
+        // Stored hashed: the id links nothing, but need not be kept.
+        let request = request_id.map(|r| hashing::exact::hash_bytes(r.as_bytes()).sha256);
+        if let Some(req) = &request {
+            let known: Option<i64> = self.db.read(|tx| {
+                Ok(tx
+                    .query_row("SELECT id FROM cases WHERE request_id = ?1", [req], |r| {
+                        r.get(0)
+                    })
+                    .optional()?)
+            })?;
+            if let Some(case_id) = known {
+                let ids = self.item_ids(case_id)?;
+                return Ok((case_id, ids));
+            }
+        }
         let attestations = eligibility::attestations(answers).map_err(Error::NotEligible)?;
         if items.is_empty() {
             return Err(bad("a case needs at least one item"));
@@ -266,10 +336,19 @@ impl App {
             .iter()
             .map(|i| to_wire(&i.fingerprint))
             .collect::<Result<Vec<_>>>()?;
-        self.db.write(|tx| {
+        let out = self.db.write(|tx| {
+            if let Some(req) = &request {
+                // A concurrent call with the same id won the race.
+                let known: Option<i64> = tx
+                    .query_row("SELECT id FROM cases WHERE request_id = ?1", [req], |r| r.get(0))
+                    .optional()?;
+                if let Some(case_id) = known {
+                    return Ok((case_id, Vec::new()));
+                }
+            }
             tx.execute(
-                "INSERT INTO cases(submitter, state, created_at) VALUES (?1, ?2, ?3)",
-                params![answers.submitter, CaseState::Pending, self.now_secs()],
+                "INSERT INTO cases(submitter, state, created_at, request_id) VALUES (?1, ?2, ?3, ?4)",
+                params![answers.submitter, CaseState::Pending, self.now_secs(), request],
             )?;
             let case_id = tx.last_insert_rowid();
             let ids = self.insert_items(tx, case_id, items)?;
@@ -290,7 +369,180 @@ impl App {
             }
             self.insert_add_ops(tx, case_id, chunks)?;
             Ok((case_id, ids))
+        })?;
+        self.changed(Change::Queue);
+        if out.1.is_empty() {
+            return Ok((out.0, self.item_ids(out.0)?));
+        }
+        Ok(out)
+    }
+
+    fn item_ids(&self, case_id: i64) -> Result<Vec<i64>> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare("SELECT id FROM items WHERE case_id = ?1 ORDER BY id")?;
+            let ids = stmt
+                .query_map([case_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            Ok(ids)
         })
+    }
+
+    /// The wire form of a stored item.
+    fn stored_wire_item(tx: &rusqlite::Transaction<'_>, item_id: i64) -> Result<p::ItemInput> {
+        let (kind, md5, sha256, pdq, quality, frames): (
+            MediaKind,
+            String,
+            String,
+            Option<String>,
+            Option<u8>,
+            Option<String>,
+        ) = tx.query_row(
+            "SELECT kind, md5, sha256, pdq, quality, frames FROM items WHERE id = ?1",
+            [item_id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )?;
+        let md5 = p::Md5::from_hex(&md5).ok_or(Error::Corrupt)?;
+        let sha256 = p::Sha256::from_hex(&sha256).ok_or(Error::Corrupt)?;
+        Ok(match kind {
+            MediaKind::Image => p::ItemInput::Image(p::ImageFingerprints {
+                md5,
+                sha256,
+                pdq: pdq
+                    .and_then(|h| p::Pdq::from_hex(&h))
+                    .ok_or(Error::Corrupt)?,
+                quality: quality.and_then(p::Quality::new).ok_or(Error::Corrupt)?,
+            }),
+            MediaKind::Video => p::ItemInput::Video(p::VideoFingerprints {
+                md5,
+                sha256,
+                frames: serde_json::from_str(frames.as_deref().ok_or(Error::Corrupt)?)
+                    .map_err(|_| Error::Corrupt)?,
+            }),
+        })
+    }
+
+    /// Sends a refused case (or the refused items of an open case) again, with
+    /// fresh idempotency keys: for a refusal that was not final (a CDN page before
+    /// this version retried those, a limit that changed, a damaged queue entry).
+    /// Items the user withdrew stay withdrawn. Returns how many items were queued
+    /// again; nothing is sent here.
+    pub fn resubmit(&self, case_id: i64) -> Result<u32> {
+        let n = self.db.write(|tx| {
+            let (state, submitter, number): (
+                CaseState,
+                eligibility::SubmitterRole,
+                Option<String>,
+            ) = tx
+                .query_row(
+                    "SELECT state, submitter, case_number FROM cases WHERE id = ?1",
+                    [case_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+                .ok_or(Error::NotFound("case"))?;
+            let ids: Vec<i64> = {
+                let mut stmt = tx.prepare(
+                    "SELECT id FROM items WHERE case_id = ?1 AND state = ?2 ORDER BY id",
+                )?;
+                stmt.query_map(params![case_id, ItemState::Rejected], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let create = match state {
+                CaseState::Rejected if number.is_none() => true,
+                CaseState::Open | CaseState::Pending if !ids.is_empty() => false,
+                _ => return Err(bad("nothing of this case was refused")),
+            };
+            if ids.is_empty() {
+                return Err(bad("every item of this case was withdrawn"));
+            }
+            let wire = ids
+                .iter()
+                .map(|id| Self::stored_wire_item(tx, *id))
+                .collect::<Result<Vec<_>>>()?;
+            // The refused entries are replaced by the new ones.
+            tx.execute(
+                "DELETE FROM outbox WHERE case_id = ?1 AND state = ?2",
+                params![case_id, OutboxState::Rejected],
+            )?;
+            let mut stmt = tx.prepare_cached("UPDATE items SET state = ?2 WHERE id = ?1")?;
+            for id in &ids {
+                stmt.execute(params![id, ItemState::Pending])?;
+            }
+            let mut chunks = ids
+                .chunks(p::MAX_ITEMS_PER_REQUEST)
+                .zip(wire.chunks(p::MAX_ITEMS_PER_REQUEST));
+            if create {
+                tx.execute(
+                    "UPDATE cases SET state = ?2 WHERE id = ?1",
+                    params![case_id, CaseState::Pending],
+                )?;
+                let submitter = match submitter {
+                    eligibility::SubmitterRole::PersonShown => p::Submitter::PersonShown,
+                    eligibility::SubmitterRole::ParentOrGuardian => p::Submitter::ParentOrGuardian,
+                    eligibility::SubmitterRole::SomeoneElse => return Err(Error::Corrupt),
+                };
+                if let Some((first_ids, first_items)) = chunks.next() {
+                    self.insert_op(
+                        tx,
+                        case_id,
+                        &Payload::CreateCase {
+                            idempotency_key: idempotency_key(),
+                            attestations: p::Attestations {
+                                person_shown_was_under_18: true,
+                                submitter,
+                            },
+                            item_ids: first_ids.to_vec(),
+                            items: first_items.to_vec(),
+                        },
+                    )?;
+                }
+            }
+            self.insert_add_ops(tx, case_id, chunks)?;
+            Ok(ids.len() as u32)
+        })?;
+        self.changed(Change::Queue);
+        Ok(n)
+    }
+
+    /// Cancels a queued case. If it can not have reached the service yet (never
+    /// tried), it is removed from the history and the queue: `true`. Otherwise a
+    /// withdrawal is queued, sent once the case exists: `false`.
+    pub async fn cancel_queued_case(&self, case_id: i64) -> Result<bool> {
+        // No flush may be sending it meanwhile.
+        let _guard = self.flush_lock.lock().await;
+        let removed = self.db.write(|tx| {
+            let (state, tried): (CaseState, i64) = tx
+                .query_row(
+                    "SELECT state, (SELECT count(*) FROM outbox WHERE case_id = cases.id
+                                     AND op = 'create_case' AND attempts > 0)
+                     FROM cases WHERE id = ?1",
+                    [case_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .ok_or(Error::NotFound("case"))?;
+            if state == CaseState::Pending && tried == 0 {
+                tx.execute("DELETE FROM cases WHERE id = ?1", [case_id])?;
+                return Ok(true);
+            }
+            Ok(false)
+        })?;
+        if removed {
+            self.changed(Change::Queue);
+            return Ok(true);
+        }
+        drop(_guard);
+        self.enqueue_withdraw_case(case_id)?;
+        Ok(false)
     }
 
     /// Writes items to add to a case into the history and the outbox.
@@ -302,7 +554,7 @@ impl App {
             .iter()
             .map(|i| to_wire(&i.fingerprint))
             .collect::<Result<Vec<_>>>()?;
-        self.db.write(|tx| {
+        let out = self.db.write(|tx| {
             let (state, count): (CaseState, i64) = tx
                 .query_row(
                     "SELECT state, (SELECT count(*) FROM items WHERE case_id = cases.id)
@@ -326,12 +578,14 @@ impl App {
                     .zip(wire.chunks(p::MAX_ITEMS_PER_REQUEST)),
             )?;
             Ok(ids)
-        })
+        })?;
+        self.changed(Change::Queue);
+        Ok(out)
     }
 
     /// Queues the withdrawal of one item.
     pub fn enqueue_withdraw_item(&self, item_id: i64) -> Result<i64> {
-        self.db.write(|tx| {
+        let out = self.db.write(|tx| {
             let (case_id, state): (i64, ItemState) = tx
                 .query_row(
                     "SELECT case_id, state FROM items WHERE id = ?1",
@@ -351,7 +605,9 @@ impl App {
             )?;
             self.insert_op(tx, case_id, &Payload::WithdrawItem { item_id })?;
             Ok(case_id)
-        })
+        })?;
+        self.changed(Change::Queue);
+        Ok(out)
     }
 
     /// Queues the withdrawal of a whole case.
@@ -383,7 +639,9 @@ impl App {
             )?;
             self.insert_op(tx, case_id, &Payload::WithdrawCase)?;
             Ok(())
-        })
+        })?;
+        self.changed(Change::Queue);
+        Ok(())
     }
 
     /// Number of operations waiting to be sent.
@@ -397,34 +655,46 @@ impl App {
         })
     }
 
-    fn load_pending(&self) -> Result<Vec<Pending>> {
+    /// Every pending operation in order; a row that cannot be read back (damaged
+    /// payload) comes back as [`Loaded::Damaged`] so that only its own case stops.
+    fn load_pending(&self) -> Result<Vec<Loaded>> {
         self.db.read(|tx| {
             let mut stmt = tx.prepare(
-                "SELECT id, case_id, attempts, next_attempt_at, payload FROM outbox WHERE state = ?1 ORDER BY id",
+                "SELECT id, case_id, attempts, next_attempt_at, payload, op FROM outbox WHERE state = ?1 ORDER BY id",
             )?;
             let rows = stmt
                 .query_map([OutboxState::Pending], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
                         r.get::<_, Vec<u8>>(4)?,
+                        r.get::<_, String>(5)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(|(id, case_id, attempts, next_attempt_at, sealed)| {
-                    let json = self.sealer.open(PAYLOAD_PURPOSE, &sealed)?;
-                    Ok(Pending {
-                        id,
-                        case_id,
-                        attempts,
-                        next_attempt_at,
-                        payload: serde_json::from_slice(&json)?,
-                    })
+            Ok(rows
+                .into_iter()
+                .map(|(id, case_id, attempts, next_attempt_at, sealed, op)| {
+                    let payload = self
+                        .sealer
+                        .open(&payload_purpose(id), &sealed)
+                        .ok()
+                        .and_then(|json| serde_json::from_slice::<Payload>(&json).ok())
+                        .filter(|p| p.op() == op);
+                    match payload {
+                        Some(payload) => Loaded::Ok(Pending {
+                            id,
+                            case_id,
+                            attempts,
+                            next_attempt_at,
+                            payload,
+                        }),
+                        None => Loaded::Damaged { id, case_id, op },
+                    }
                 })
-                .collect()
+                .collect())
         })
     }
 
@@ -441,7 +711,11 @@ impl App {
         })?;
         match row {
             None => Err(Error::NotFound("case")),
-            Some((Some(n), Some(t))) => Ok(Some((n, self.sealer.open_str(TOKEN_PURPOSE, &t)?))),
+            Some((Some(n), Some(t))) => Ok(Some((
+                self.sealer.open_text("cases", case_id, "case_number", &n)?,
+                self.sealer
+                    .open_str(&row_purpose("cases", case_id, "token"), &t)?,
+            ))),
             Some(_) => Ok(None),
         }
     }
@@ -496,10 +770,17 @@ impl App {
                 .map(Applied::Added)
             }
             Payload::WithdrawItem { item_id } => {
-                let Some((number, token)) = self.credentials(op.case_id)? else {
-                    return Ok(None);
-                };
                 let Some(remote) = self.remote_item_id(*item_id)? else {
+                    // Never sent. If nothing still queued can send it (its addition
+                    // was refused or dropped), the withdrawal is done locally;
+                    // otherwise it waits for the addition.
+                    return Ok(if self.addition_pending(op)? {
+                        None
+                    } else {
+                        Some(Ok(Applied::NeverSent))
+                    });
+                };
+                let Some((number, token)) = self.credentials(op.case_id)? else {
                     return Ok(None);
                 };
                 with_retries(&self.policy, || {
@@ -518,6 +799,19 @@ impl App {
             }
         };
         Ok(Some(r))
+    }
+
+    /// Whether an operation that can still give items of `op`'s case a service id
+    /// (a creation or an addition queued before it) is pending.
+    fn addition_pending(&self, op: &Pending) -> Result<bool> {
+        self.db.read(|tx| {
+            Ok(tx.query_row(
+                "SELECT count(*) FROM outbox WHERE case_id = ?1 AND id < ?2 AND state = ?3
+                   AND op IN ('create_case', 'add_items')",
+                params![op.case_id, op.id, OutboxState::Pending],
+                |r| r.get::<_, i64>(0),
+            )? > 0)
+        })
     }
 
     fn apply(&self, op: &Pending, applied: Applied) -> Result<()> {
@@ -548,13 +842,20 @@ impl App {
             };
             match (&op.payload, applied) {
                 (Payload::CreateCase { item_ids, .. }, Applied::Created(resp)) => {
-                    let token = self.sealer.seal_str(TOKEN_PURPOSE, &resp.case_token)?;
+                    let token = self
+                        .sealer
+                        .seal_str(&row_purpose("cases", op.case_id, "token"), &resp.case_token)?;
                     tx.execute(
                         "UPDATE cases SET case_number = ?1, token = ?2,
                            state = CASE WHEN state = ?4 THEN ?5 ELSE state END
                          WHERE id = ?3",
                         params![
-                            resp.case_number,
+                            self.sealer.seal_text(
+                                "cases",
+                                op.case_id,
+                                "case_number",
+                                &resp.case_number
+                            )?,
                             token,
                             op.case_id,
                             CaseState::Pending,
@@ -565,6 +866,13 @@ impl App {
                 }
                 (Payload::AddItems { item_ids, .. }, Applied::Added(resp)) => {
                     set_items(item_ids, &resp.item_ids)?;
+                }
+                (Payload::WithdrawItem { item_id }, Applied::NeverSent) => {
+                    // It never reached the list: nothing to tell the service.
+                    tx.execute(
+                        "UPDATE items SET state = ?2 WHERE id = ?1",
+                        params![item_id, ItemState::Withdrawn],
+                    )?;
                 }
                 (Payload::WithdrawItem { item_id }, Applied::Withdrawn) => {
                     tx.execute(
@@ -656,13 +964,21 @@ impl App {
 
     /// Sends every pending operation, in order per case — also those whose
     /// persisted `next_attempt_at` is still ahead: the host calls this when it
-    /// decides it is time (connectivity returned, the job it scheduled after
-    /// `retry_after_ms` fired). Transient failures are retried with backoff (up to
-    /// the policy's attempts), then left pending with a persisted next-attempt time;
-    /// rejections are recorded and never retried. Safe to call at any time and
-    /// concurrently (one flush runs at a time).
+    /// decides it is time (connectivity returned, the job it scheduled for
+    /// `next_attempt_at_ms` fired). Transient failures are retried with backoff (up
+    /// to the policy's attempts), then left pending with a persisted next-attempt
+    /// time; rejections are recorded and never retried. Safe to call at any time
+    /// and concurrently (one flush runs at a time).
     pub async fn flush(&self) -> Result<FlushReport> {
-        self.flush_with(Flush::Everything).await
+        self.flush_with(Flush::Everything, &Cancel::new()).await
+    }
+
+    /// [`App::flush`] that stops when `cancel` is cancelled ([`Error::Cancelled`])
+    /// or its deadline passes (a report with `deadline_reached`; what was not
+    /// tried stays queued). Use it from a `BGTask` expiration handler or a
+    /// WorkManager worker's stop.
+    pub async fn flush_until(&self, cancel: &Cancel) -> Result<FlushReport> {
+        self.flush_with(Flush::Everything, cancel).await
     }
 
     /// Sends the pending operations that are due: an operation postponed after a
@@ -671,61 +987,178 @@ impl App {
     /// core runs itself after queueing (submit, add, withdraw), so a new action does
     /// not hammer operations still backing off.
     pub async fn flush_due(&self) -> Result<FlushReport> {
-        self.flush_with(Flush::Due).await
+        self.flush_with(Flush::Due, &Cancel::new()).await
     }
 
-    async fn flush_with(&self, which: Flush) -> Result<FlushReport> {
-        let _guard = self.flush_lock.lock().await;
-        let ops = self.load_pending()?;
+    /// [`App::flush_due`] under a cancel token / deadline.
+    pub async fn flush_due_until(&self, cancel: &Cancel) -> Result<FlushReport> {
+        self.flush_with(Flush::Due, cancel).await
+    }
+
+    /// Records that `op` is about to be sent: from now on it may have reached the
+    /// service, so a queued case can no longer be dropped silently.
+    fn mark_attempt(&self, op: &Pending) -> Result<()> {
+        self.db.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = max(attempts, ?2) WHERE id = ?1",
+                params![op.id, op.attempts + 1],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A row that cannot be read back: refused locally with [`DAMAGED_ENTRY`], with
+    /// the same consequences for its case as a refusal by the service would have.
+    /// Other cases go on.
+    fn quarantine(&self, id: i64, case_id: i64, op: &str) -> Result<u32> {
+        tracing::warn!(target: "takedown_app::outbox", op, "an outbox entry cannot be read; its case stops");
+        self.db.write(|tx| {
+            let mut n = tx.execute(
+                "UPDATE outbox SET state = ?2, last_error = ?3 WHERE id = ?1 AND state = ?4",
+                params![id, OutboxState::Rejected, DAMAGED_ENTRY, OutboxState::Pending],
+            )? as u32;
+            if n == 0 {
+                return Ok(0);
+            }
+            match op {
+                "create_case" => {
+                    tx.execute("UPDATE cases SET state = ?2 WHERE id = ?1", params![case_id, CaseState::Rejected])?;
+                    tx.execute("UPDATE items SET state = ?2 WHERE case_id = ?1 AND state IN (?3, ?4)", params![case_id, ItemState::Rejected, ItemState::Pending, ItemState::Withdrawing])?;
+                    n += tx.execute(
+                        "UPDATE outbox SET state = ?2, last_error = ?3 WHERE case_id = ?1 AND state = ?4",
+                        params![case_id, OutboxState::Rejected, CASE_REFUSED, OutboxState::Pending],
+                    )? as u32;
+                }
+                // Items of the case that nothing left in the queue can send.
+                "add_items" => {
+                    tx.execute(
+                        "UPDATE items SET state = ?2 WHERE case_id = ?1 AND remote_id IS NULL AND state = ?3
+                           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = ?1 AND o.state = ?4
+                                            AND o.op IN ('create_case', 'add_items'))",
+                        params![case_id, ItemState::Rejected, ItemState::Pending, OutboxState::Pending],
+                    )?;
+                }
+                "withdraw_case" => {
+                    tx.execute("UPDATE cases SET state = ?2 WHERE id = ?1 AND state = ?3", params![case_id, CaseState::Open, CaseState::Withdrawing])?;
+                    tx.execute("UPDATE items SET state = ?2 WHERE case_id = ?1 AND state = ?3 AND remote_id IS NOT NULL", params![case_id, ItemState::Active, ItemState::Withdrawing])?;
+                }
+                _ => {
+                    // A withdrawal of one item: items still marked withdrawing with
+                    // no readable withdrawal left go back to active.
+                    tx.execute(
+                        "UPDATE items SET state = ?2 WHERE case_id = ?1 AND state = ?3 AND remote_id IS NOT NULL
+                           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = ?1 AND o.state = ?4
+                                            AND o.op IN ('withdraw_item', 'withdraw_case'))",
+                        params![case_id, ItemState::Active, ItemState::Withdrawing, OutboxState::Pending],
+                    )?;
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    /// The earliest time (Unix ms) at which some case's next operation is due, read
+    /// from the persisted `next_attempt_at` of each case's first pending operation.
+    pub fn next_attempt_at(&self) -> Result<Option<i64>> {
+        self.db.read(|tx| {
+            Ok(tx.query_row(
+                "SELECT min(o.next_attempt_at) FROM outbox o WHERE o.state = ?1
+                   AND o.id = (SELECT min(id) FROM outbox WHERE case_id = o.case_id AND state = ?1)",
+                [OutboxState::Pending],
+                |r| r.get::<_, Option<i64>>(0),
+            )?)
+        })
+    }
+
+    async fn flush_with(&self, which: Flush, cancel: &Cancel) -> Result<FlushReport> {
         let mut report = FlushReport::default();
+        let _guard = tokio::select! {
+            biased;
+            g = self.flush_lock.lock() => g,
+            s = cancel.stopped_async() => match s {
+                Stop::Cancelled => return Err(Error::Cancelled),
+                Stop::Deadline => {
+                    report.deadline_reached = true;
+                    return self.finish_report(report);
+                }
+            },
+        };
+        let ops = self.load_pending()?;
         let mut blocked: HashSet<i64> = HashSet::new();
-        let mut retry_after: Option<i64> = None;
-        fn wait(d: i64, retry_after: &mut Option<i64>) {
-            *retry_after = Some(retry_after.map_or(d, |r| r.min(d)));
-        }
         let now = self.now_ms();
-        for op in &ops {
+        for loaded in &ops {
+            let op = match loaded {
+                Loaded::Ok(op) => op,
+                Loaded::Damaged { id, case_id, op } => {
+                    if !blocked.contains(case_id) {
+                        report.rejected += self.quarantine(*id, *case_id, op)?;
+                        self.changed(Change::Queue);
+                    }
+                    continue;
+                }
+            };
             if blocked.contains(&op.case_id) {
-                report.pending += 1;
                 continue;
+            }
+            match cancel.stopped() {
+                Some(Stop::Cancelled) => return Err(Error::Cancelled),
+                Some(Stop::Deadline) => {
+                    report.deadline_reached = true;
+                    break;
+                }
+                None => {}
             }
             if which == Flush::Due && op.next_attempt_at > now {
                 // Not due yet: it, and everything after it in its case, waits.
-                wait(op.next_attempt_at - now, &mut retry_after);
                 blocked.insert(op.case_id);
-                report.pending += 1;
                 continue;
             }
-            match self.send(op).await? {
+            self.mark_attempt(op)?;
+            let sent = match cancel.run(self.send(op)).await {
+                Ok(r) => r,
+                Err(Error::DeadlineExceeded) => {
+                    report.deadline_reached = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            match sent {
                 None => {
                     blocked.insert(op.case_id);
-                    report.pending += 1;
                 }
                 Some(Ok(applied)) => {
                     self.apply(op, applied)?;
                     report.sent += 1;
+                    self.changed(Change::Queue);
                 }
                 Some(Err(SendError::Transient(class))) => {
-                    let d = self.postpone(op, &class)?;
-                    wait(d, &mut retry_after);
+                    self.postpone(op, &class)?;
                     blocked.insert(op.case_id);
-                    report.pending += 1;
                     report.offline = true;
                     tracing::info!(target: "takedown_app::outbox", op = op.payload.op(), class, "operation postponed");
+                    self.changed(Change::Queue);
                 }
                 Some(Err(SendError::Rejected { status, code, .. })) => {
                     tracing::warn!(target: "takedown_app::outbox", op = op.payload.op(), status, code, "operation refused by the service");
-                    let n = self.reject(op, &code)?;
-                    report.rejected += n;
-                    blocked.insert(op.case_id);
+                    report.rejected += self.reject(op, &code)?;
+                    if matches!(op.payload, Payload::CreateCase { .. }) {
+                        blocked.insert(op.case_id);
+                    }
+                    self.changed(Change::Queue);
                 }
             }
         }
-        // Operations rejected together with a refused creation were counted as
-        // pending before; recount what is really left.
+        self.finish_report(report)
+    }
+
+    /// Fills in what is left and when it is due, from the database.
+    fn finish_report(&self, mut report: FlushReport) -> Result<FlushReport> {
         report.pending = self.pending_operations()?;
         if report.pending > 0 {
-            report.retry_after_ms = Some(retry_after.unwrap_or(0).max(0) as u64);
+            let at = self.next_attempt_at()?.unwrap_or(0);
+            let now = self.now_ms();
+            report.next_attempt_at_ms = Some(at.max(now));
+            report.retry_after_ms = Some((at - now).max(0) as u64);
         }
         Ok(report)
     }
@@ -739,6 +1172,22 @@ impl App {
     ) -> Result<SubmitOutcome> {
         let (case_id, item_ids) = self.enqueue_case(answers, items)?;
         self.outcome(case_id, item_ids).await
+    }
+
+    /// Queues a case for the UI's request `request_id` ([`App::queue_case`]:
+    /// a retry with the same id never opens a second case) and sends what is due,
+    /// until `cancel` stops it. A cancel or a failure after queueing leaves the
+    /// case queued; retrying with the same request id picks it up.
+    pub async fn submit_request(
+        &self,
+        request_id: &str,
+        answers: &EligibilityAnswers,
+        items: &[SubmitItem],
+        cancel: &Cancel,
+    ) -> Result<SubmitOutcome> {
+        let case = self.queue_case(request_id, answers, items)?;
+        let ids = self.item_ids(case.id)?;
+        self.outcome_until(case.id, ids, cancel).await
     }
 
     /// Queues items for an existing case and flushes.
@@ -760,8 +1209,17 @@ impl App {
     }
 
     async fn outcome(&self, case_id: i64, item_ids: Vec<i64>) -> Result<SubmitOutcome> {
-        let flush = self.flush_due().await?;
-        let (number, waiting): (Option<String>, i64) = self.db.read(|tx| {
+        self.outcome_until(case_id, item_ids, &Cancel::new()).await
+    }
+
+    async fn outcome_until(
+        &self,
+        case_id: i64,
+        item_ids: Vec<i64>,
+        cancel: &Cancel,
+    ) -> Result<SubmitOutcome> {
+        let flush = self.flush_due_until(cancel).await?;
+        let (stored_number, waiting): (Option<String>, i64) = self.db.read(|tx| {
             Ok(tx.query_row(
                 "SELECT case_number, (SELECT count(*) FROM outbox WHERE case_id = ?1 AND state = ?2)
                  FROM cases WHERE id = ?1",
@@ -798,7 +1256,10 @@ impl App {
         Ok(SubmitOutcome {
             case_id,
             item_ids,
-            case_number: number,
+            case_number: match stored_number {
+                Some(n) => Some(self.sealer.open_text("cases", case_id, "case_number", &n)?),
+                None => None,
+            },
             sent: waiting == 0,
             flush,
         })
@@ -815,7 +1276,25 @@ enum Flush {
 }
 
 enum Applied {
-    Created(p::CreateCaseResponse),
-    Added(p::AddItemsResponse),
+    Created(wire::CreatedCase),
+    Added(wire::AddedItems),
     Withdrawn,
+    /// A withdrawal of an item that never reached the service and never will.
+    NeverSent,
+}
+
+/// A pending outbox row as read back.
+enum Loaded {
+    Ok(Pending),
+    /// The row cannot be opened or decoded.
+    Damaged {
+        id: i64,
+        case_id: i64,
+        op: String,
+    },
+}
+
+/// Associated data of the sealed payload of outbox row `id`.
+fn payload_purpose(id: i64) -> String {
+    row_purpose("outbox", id, "payload")
 }

@@ -10,8 +10,10 @@ use takedown_fingerprint::media::DecodeOptions;
 use takedown_fingerprint::video::{
     self, CancelToken, VpdqOptions, check_timestamp, usable_frame_count,
 };
+
 use takedown_protocol as p;
 
+use super::cancel::{Cancel, Stop};
 use super::error::{Error, Result};
 
 /// Picture or video.
@@ -69,7 +71,10 @@ pub enum SelectionInput {
     /// An image file's bytes (JPEG, PNG, WebP, GIF, TIFF, BMP).
     ImageBytes(Vec<u8>),
     /// Pixels the host decoded (HEIC, Android Bitmap) plus the encoded file's
-    /// bytes for the exact hashes.
+    /// bytes for the exact hashes. The pixels must be the picture at its own size
+    /// (`original_width` × `original_height` from the file's header, either
+    /// orientation, ±1 pixel): a downscaled decode moves PDQ away from what
+    /// platforms compute, so it is refused (`InvalidMedia`).
     ImagePixels {
         /// RGBA, 4 bytes per pixel.
         rgba: Vec<u8>,
@@ -81,6 +86,10 @@ pub enum SelectionInput {
         stride: u32,
         /// The encoded file the pixels came from.
         file_bytes: Vec<u8>,
+        /// Width of the picture in the file's header.
+        original_width: u32,
+        /// Height of the picture in the file's header.
+        original_height: u32,
     },
     /// A video file by path (desktop; decoded with ffmpeg).
     VideoFile(String),
@@ -202,6 +211,8 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
             height,
             stride,
             file_bytes,
+            original_width,
+            original_height,
         } => {
             if file_bytes.is_empty() {
                 return Err(ItemError {
@@ -209,7 +220,15 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
                     reason: "the file's bytes are needed for the exact hashes".into(),
                 });
             }
-            let d = hashing::pdq_from_rgba(&rgba, width, height, stride).map_err(hash_error)?;
+            let d = hashing::pdq_from_host_rgba(
+                &rgba,
+                width,
+                height,
+                stride,
+                original_width,
+                original_height,
+            )
+            .map_err(hash_error)?;
             image_item(&hashing::exact::hash_bytes(&file_bytes), &d.pdq)
         }
         SelectionInput::VideoFile(path) => {
@@ -295,13 +314,60 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
     }
 }
 
+/// Hashes one item (the phone's way for large selections: the host hands in one
+/// picture at a time, so a 50-photo selection is never in memory at once).
+/// Near-duplicate groups need the whole selection: use
+/// [`group_near_duplicates`] on the results. Fails with [`Error::Cancelled`] or
+/// [`Error::DeadlineExceeded`] when `cancel` stops it before it starts (a video
+/// file stops mid-way on cancel).
+pub fn hash_item(input: SelectionInput, cancel: &Cancel) -> Result<HashedItem> {
+    cancel.check()?;
+    let (fingerprint, error) = match hash_one(input, &cancel.video_token()) {
+        Ok(f) => (Some(f), None),
+        Err(e) => (None, Some(e)),
+    };
+    if fingerprint.is_none() {
+        cancel.check()?;
+    }
+    Ok(HashedItem {
+        index: 0,
+        fingerprint,
+        error,
+        duplicate_group: None,
+    })
+}
+
+/// Sets `duplicate_group` on the pictures of `items` (near-duplicates share a
+/// number), as [`hash_selection`] does.
+pub fn group_near_duplicates(items: &mut [HashedItem]) {
+    let pics: Vec<(usize, hashing::Pdq)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let f = h.fingerprint.as_ref()?;
+            Some((
+                i,
+                hashing::Pdq {
+                    hash: PdqHash(f.pdq?.0),
+                    quality: f.quality?.get(),
+                },
+            ))
+        })
+        .collect();
+    let groups = hashing::group_near_duplicates(&pics.iter().map(|p| p.1).collect::<Vec<_>>());
+    for ((i, _), g) in pics.iter().zip(groups) {
+        items[*i].duplicate_group = Some(g as u32);
+    }
+}
+
 /// Hashes a selection. `progress(done, total)` is called after each item (from a
 /// worker thread, with `done` increasing). Returns [`Error::Cancelled`] when
-/// `cancel` is set before every item is done.
+/// `cancel` is cancelled, or [`Error::DeadlineExceeded`] when its deadline
+/// passes, before every item is done.
 pub fn hash_selection(
     inputs: Vec<SelectionInput>,
     progress: &(dyn Fn(u32, u32) + Sync),
-    cancel: &CancelToken,
+    cancel: &Cancel,
 ) -> Result<Vec<HashedItem>> {
     let total = inputs.len();
     let workers = std::thread::available_parallelism()
@@ -320,13 +386,16 @@ pub fn hash_selection(
         Mutex::new(vec![None; total]);
     let done = AtomicUsize::new(0);
     let report = Mutex::new(());
-    let video_cancel = CancelToken::new();
+    let video_cancel = cancel.video_token();
+    let stop: Mutex<Option<Stop>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
-                    if cancel.is_cancelled() {
-                        video_cancel.cancel();
+                    if let Some(s) = cancel.stopped() {
+                        if let Ok(mut st) = stop.lock() {
+                            *st = Some(s);
+                        }
                         return;
                     }
                     let next = queue.lock().ok().and_then(|mut q| q.next());
@@ -343,8 +412,12 @@ pub fn hash_selection(
             });
         }
     });
-    if cancel.is_cancelled() && done.load(Ordering::SeqCst) < total {
-        return Err(Error::Cancelled);
+    if done.load(Ordering::SeqCst) < total {
+        match stop.into_inner().ok().flatten().or(cancel.stopped()) {
+            Some(Stop::Deadline) => return Err(Error::DeadlineExceeded),
+            Some(Stop::Cancelled) => return Err(Error::Cancelled),
+            None => {}
+        }
     }
     let results = results
         .into_inner()
@@ -363,24 +436,6 @@ pub fn hash_selection(
             duplicate_group: None,
         });
     }
-    // Near-duplicate groups among the pictures.
-    let pics: Vec<(usize, hashing::Pdq)> = out
-        .iter()
-        .enumerate()
-        .filter_map(|(i, h)| {
-            let f = h.fingerprint.as_ref()?;
-            Some((
-                i,
-                hashing::Pdq {
-                    hash: PdqHash(f.pdq?.0),
-                    quality: f.quality?.get(),
-                },
-            ))
-        })
-        .collect();
-    let groups = hashing::group_near_duplicates(&pics.iter().map(|p| p.1).collect::<Vec<_>>());
-    for ((i, _), g) in pics.iter().zip(groups) {
-        out[*i].duplicate_group = Some(g as u32);
-    }
+    group_near_duplicates(&mut out);
     Ok(out)
 }

@@ -2,12 +2,18 @@
 //! snapshot the user last looked at ("2 copies removed since your last visit").
 
 use rusqlite::{OptionalExtension, params};
-use takedown_protocol as p;
 
-use super::App;
+use super::cancel::Cancel;
 use super::client::with_retries;
+use super::crypto::row_purpose;
 use super::error::{Error, Result};
 use super::history::{CaseState, HistoryItemState};
+use super::wire::{self, ServiceState};
+use super::{App, Change};
+
+/// Prefix of a sealed snapshot body (hex of the sealed JSON, bound to its row);
+/// schema 1–2 stored the JSON in the clear.
+const SEALED_BODY: &str = "sealed:";
 
 /// Totals of a case at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,8 +32,8 @@ pub struct StatusTotals {
     pub platforms_synced_all: u32,
 }
 
-impl From<&p::CaseSummary> for StatusTotals {
-    fn from(s: &p::CaseSummary) -> Self {
+impl From<&wire::CaseSummary> for StatusTotals {
+    fn from(s: &wire::CaseSummary) -> Self {
         StatusTotals {
             active_items: s.active_items,
             withdrawn_items: s.withdrawn_items,
@@ -46,8 +52,11 @@ pub struct ItemStatusView {
     pub item_id: Option<i64>,
     /// The service's item id.
     pub service_item_id: i64,
-    /// `true` while on the list, `false` once withdrawn.
+    /// `true` while on the list, `false` once withdrawn (or in a state this
+    /// version does not know: see `state`).
     pub active: bool,
+    /// Active, withdrawn, or a state a newer service added (show it neutrally).
+    pub state: ServiceState,
     /// Platforms whose sync has passed this item.
     pub platforms_synced: u32,
     /// Matches reported.
@@ -67,6 +76,8 @@ pub struct CaseStatusView {
     pub case_number: String,
     /// `false` once the whole case was withdrawn.
     pub active: bool,
+    /// Active, withdrawn, or a state a newer service added (show it neutrally).
+    pub state: ServiceState,
     /// Unix seconds of the refresh this comes from.
     pub fetched_at: i64,
     /// Totals.
@@ -131,18 +142,39 @@ fn changes(
     }
 }
 
+/// Seals a snapshot body bound to its row (`status_snapshots/id/body`).
+pub(crate) fn seal_body(sealer: &crate::crypto::Sealer, id: i64, json: &str) -> Result<String> {
+    let sealed = sealer.seal_str(&row_purpose("status_snapshots", id, "body"), json)?;
+    Ok(format!("{SEALED_BODY}{}", hex::encode(sealed)))
+}
+
+/// Whether a stored body is sealed.
+pub(crate) fn is_sealed_body(stored: &str) -> bool {
+    stored.starts_with(SEALED_BODY)
+}
+
 impl App {
     /// Fetches the status of one case from the service and stores it. Returns what
     /// changed since the user last looked. Fails with [`Error::InvalidInput`] when
     /// the case has not been sent yet.
     pub async fn refresh_status(&self, case_id: i64) -> Result<CaseChanges> {
+        self.refresh_status_until(case_id, &Cancel::new()).await
+    }
+
+    /// [`App::refresh_status`] under a cancel token / deadline.
+    pub async fn refresh_status_until(&self, case_id: i64, cancel: &Cancel) -> Result<CaseChanges> {
         let Some((number, token)) = self.credentials(case_id)? else {
             return Err(Error::InvalidInput(
                 "this case has not been sent yet".into(),
             ));
         };
-        let status = with_retries(&self.policy, || self.client.status(&number, &token)).await?;
+        let status = cancel
+            .run(async {
+                Ok(with_retries(&self.policy, || self.client.status(&number, &token)).await?)
+            })
+            .await?;
         self.store_snapshot(case_id, &status)?;
+        self.changed(Change::Status);
         self.case_changes(case_id)?
             .ok_or_else(|| Error::Internal("snapshot vanished".into()))
     }
@@ -151,12 +183,24 @@ impl App {
     /// that could be refreshed; cases that could not are skipped (the error of the
     /// last failure is returned only when none could be refreshed).
     pub async fn refresh_all(&self) -> Result<Vec<CaseChanges>> {
+        self.refresh_all_until(&Cancel::new()).await
+    }
+
+    /// [`App::refresh_all`] under a cancel token / deadline: a cancel fails with
+    /// [`Error::Cancelled`]; at the deadline it returns what was refreshed so far
+    /// ([`Error::DeadlineExceeded`] when that is nothing).
+    pub async fn refresh_all_until(&self, cancel: &Cancel) -> Result<Vec<CaseChanges>> {
         let ids = self.ids("SELECT id FROM cases WHERE case_number IS NOT NULL ORDER BY id")?;
         let mut out = Vec::new();
         let mut last_err = None;
         for id in &ids {
-            match self.refresh_status(*id).await {
+            match self.refresh_status_until(*id, cancel).await {
                 Ok(c) => out.push(c),
+                Err(Error::Cancelled) => return Err(Error::Cancelled),
+                Err(Error::DeadlineExceeded) => {
+                    last_err = Some(Error::DeadlineExceeded);
+                    break;
+                }
                 Err(e) => last_err = Some(e),
             }
         }
@@ -166,7 +210,7 @@ impl App {
         }
     }
 
-    fn store_snapshot(&self, case_id: i64, status: &p::CaseStatus) -> Result<()> {
+    fn store_snapshot(&self, case_id: i64, status: &wire::CaseStatus) -> Result<()> {
         let body = serde_json::to_string(status)?;
         let now = self.now_secs();
         self.db.write(|tx| {
@@ -177,19 +221,28 @@ impl App {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
+            let same = match &latest {
+                Some((id, b)) => self.open_body(*id, b).ok().as_deref() == Some(body.as_str()),
+                None => false,
+            };
             match latest {
-                Some((id, b)) if b == body => {
+                Some((id, _)) if same => {
                     tx.execute("UPDATE status_snapshots SET fetched_at = ?1 WHERE id = ?2", params![now, id])?;
                 }
                 _ => {
                     tx.execute(
-                        "INSERT INTO status_snapshots(case_id, fetched_at, body) VALUES (?1, ?2, ?3)",
-                        params![case_id, now, body],
+                        "INSERT INTO status_snapshots(case_id, fetched_at, body) VALUES (?1, ?2, '')",
+                        params![case_id, now],
+                    )?;
+                    let id = tx.last_insert_rowid();
+                    tx.execute(
+                        "UPDATE status_snapshots SET body = ?2 WHERE id = ?1",
+                        params![id, self.seal_body(id, &body)?],
                     )?;
                 }
             }
             // Follow the service: withdrawals done elsewhere (or before a crash).
-            if status.state == p::ItemState::Withdrawn {
+            if status.state == ServiceState::Withdrawn {
                 tx.execute(
                     "UPDATE cases SET state = ?2 WHERE id = ?1 AND state IN (?3, ?4)",
                     params![case_id, CaseState::Withdrawn, CaseState::Open, CaseState::Withdrawing],
@@ -199,7 +252,7 @@ impl App {
                 "UPDATE items SET state = ?3 WHERE case_id = ?1 AND remote_id = ?2 AND state IN (?4, ?5)",
             )?;
             for it in &status.items {
-                if it.state == p::ItemState::Withdrawn {
+                if it.state == ServiceState::Withdrawn {
                     stmt.execute(params![
                         case_id,
                         it.item_id,
@@ -213,7 +266,27 @@ impl App {
         })
     }
 
-    fn snapshot(&self, tx: &rusqlite::Transaction<'_>, id: i64) -> Result<Option<p::CaseStatus>> {
+    fn seal_body(&self, id: i64, json: &str) -> Result<String> {
+        seal_body(&self.sealer, id, json)
+    }
+
+    /// Opens a stored snapshot body (sealed, or a schema 1–2 plaintext body).
+    fn open_body(&self, id: i64, stored: &str) -> Result<String> {
+        match stored.strip_prefix(SEALED_BODY) {
+            Some(h) => {
+                let sealed = hex::decode(h).map_err(|_| Error::Corrupt)?;
+                self.sealer
+                    .open_str(&row_purpose("status_snapshots", id, "body"), &sealed)
+            }
+            None => Ok(stored.to_string()),
+        }
+    }
+
+    fn snapshot(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        id: i64,
+    ) -> Result<Option<wire::CaseStatus>> {
         let body: Option<String> = tx
             .query_row(
                 "SELECT body FROM status_snapshots WHERE id = ?1",
@@ -222,7 +295,7 @@ impl App {
             )
             .optional()?;
         Ok(match body {
-            Some(b) => Some(serde_json::from_str(&b)?),
+            Some(b) => Some(serde_json::from_str(&self.open_body(id, &b)?)?),
             None => None,
         })
     }
@@ -306,25 +379,26 @@ impl App {
     /// The latest stored status of a case (no network); `None` before the first
     /// refresh.
     pub fn case_status(&self, case_id: i64) -> Result<Option<CaseStatusView>> {
-        let snap: Option<(i64, String)> = self.db.read(|tx| {
+        let snap: Option<(i64, i64, String)> = self.db.read(|tx| {
             Ok(tx
                 .query_row(
-                    "SELECT fetched_at, body FROM status_snapshots WHERE case_id = ?1 ORDER BY id DESC LIMIT 1",
+                    "SELECT id, fetched_at, body FROM status_snapshots WHERE case_id = ?1 ORDER BY id DESC LIMIT 1",
                     [case_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?)
         })?;
-        let Some((fetched_at, body)) = snap else {
+        let Some((id, fetched_at, body)) = snap else {
             return Ok(None);
         };
-        let s: p::CaseStatus = serde_json::from_str(&body)?;
+        let s: wire::CaseStatus = serde_json::from_str(&self.open_body(id, &body)?)?;
         let mut items = Vec::with_capacity(s.items.len());
         for it in &s.items {
             items.push(ItemStatusView {
                 item_id: self.item_by_service_id(case_id, it.item_id)?,
                 service_item_id: it.item_id,
-                active: it.state == p::ItemState::Active,
+                active: it.state == ServiceState::Active,
+                state: it.state,
                 platforms_synced: it.platforms_synced,
                 matches: it.matches,
                 removals: it.removals,
@@ -334,7 +408,8 @@ impl App {
         Ok(Some(CaseStatusView {
             case_id,
             case_number: s.case_number.clone(),
-            active: s.state == p::ItemState::Active,
+            active: s.state == ServiceState::Active,
+            state: s.state,
             fetched_at,
             totals: StatusTotals::from(&s.summary),
             items,

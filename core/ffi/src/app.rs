@@ -11,8 +11,9 @@ use takedown_app::history::CaseRecord;
 use takedown_app::outbox::{FlushReport, SubmitOutcome};
 use takedown_app::selection::{self, HostFrame, SelectionInput};
 use takedown_app::status::{CaseChanges, CaseStatusView};
-use takedown_app::{self as app, App, Error, FileKeyStore, KeyStore, NetworkOptions};
-use takedown_fingerprint::video;
+use takedown_app::{
+    self as app, App, Cancel, Change, Error, FileKeyStore, KeyStore, NetworkOptions,
+};
 
 use crate::error::{TakedownError, guarded, guarded_async};
 use crate::records::{HashedItem, HistoryItem, SubmitItem};
@@ -34,7 +35,10 @@ pub trait KeyProvider: Send + Sync {
 struct HostKeys(Arc<dyn KeyProvider>);
 
 fn key_err(e: TakedownError) -> Error {
-    Error::KeyProvider(e.to_string())
+    match e {
+        TakedownError::KeyStoreUnavailable => Error::KeyStoreUnavailable,
+        other => Error::KeyProvider(other.to_string()),
+    }
 }
 
 impl KeyStore for HostKeys {
@@ -84,16 +88,29 @@ pub trait HashProgress: Send + Sync {
     fn on_progress(&self, done: u32, total: u32);
 }
 
-/// Cancels long work (hashing a selection). Create one, pass it, call `cancel`.
+/// Cancels long work (hashing, flushing, submitting, refreshing) and sets
+/// deadlines. Create one, pass it to as many calls as you like, call `cancel`:
+/// every call using it stops (`Cancelled`). A call that ends — or whose
+/// coroutine / `Task` is cancelled — never cancels the token itself, so a token
+/// kept by a screen works for its next call too.
 #[derive(Debug, Default, uniffi::Object)]
-pub struct CancelToken(video::CancelToken);
+pub struct CancelToken(Cancel);
 
 #[uniffi::export]
 impl CancelToken {
-    /// A fresh token, not cancelled.
+    /// A fresh token, not cancelled, no deadline.
     #[uniffi::constructor]
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+    /// A token that also stops the work after `timeout_ms` milliseconds: a flush
+    /// returns what it did with `deadlineReached`, other calls fail with
+    /// `DeadlineExceeded`. Use the time a `BGTask` or WorkManager gives you.
+    #[uniffi::constructor]
+    pub fn with_timeout_ms(timeout_ms: u64) -> Arc<Self> {
+        Arc::new(CancelToken(
+            Cancel::new().with_timeout(std::time::Duration::from_millis(timeout_ms)),
+        ))
     }
     /// Asks the work to stop; it fails with `TakedownError.Cancelled`.
     pub fn cancel(&self) {
@@ -102,6 +119,74 @@ impl CancelToken {
     /// Whether `cancel` was called.
     pub fn is_cancelled(&self) -> bool {
         self.0.is_cancelled()
+    }
+    /// A token cancelled with this one, or on its own (without cancelling this
+    /// one); it keeps this one's deadline. The Swift `Task` wrappers use it.
+    pub fn child(&self) -> Arc<CancelToken> {
+        Arc::new(CancelToken(self.0.child()))
+    }
+}
+
+/// The token of one call: a child of the caller's token (or a fresh one), cancelled
+/// when the call's future is dropped (the host cancelled the coroutine / task).
+fn call_token(cancel: Option<Arc<CancelToken>>) -> (Cancel, CancelOnDrop) {
+    let call = match cancel {
+        Some(c) => c.0.child(),
+        None => Cancel::new(),
+    };
+    (call.clone(), CancelOnDrop(call))
+}
+
+/// Told about every change of the queue, the history or the stored status —
+/// including those a background flush makes. Turn it into a `Flow`
+/// (`callbackFlow`) or an `AsyncStream`, and re-read what the screen shows.
+/// Called on the thread that made the change: post to the main thread, return.
+#[uniffi::export(with_foreign)]
+pub trait ChangeListener: Send + Sync {
+    /// Something changed.
+    fn on_change(&self, change: Change);
+}
+
+struct HostListener(Arc<dyn ChangeListener>);
+
+impl app::ChangeListener for HostListener {
+    fn on_change(&self, change: Change) {
+        // A host exception must not unwind into the core.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.on_change(change)));
+    }
+}
+
+/// Everything the app shows about one case, in one read (no network).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CaseDetail {
+    /// The case.
+    pub case: CaseRecord,
+    /// Its items, oldest first.
+    pub items: Vec<HistoryItem>,
+    /// The latest stored status, if it was ever refreshed.
+    pub status: Option<CaseStatusView>,
+    /// What changed since the user last looked, if it was ever refreshed.
+    pub changes: Option<CaseChanges>,
+}
+
+/// Opens the core off the caller's thread (the history is checked, migrated and
+/// its key fetched from the key provider: call it from a coroutine / `Task`,
+/// never on the main thread). See [`Takedown::open`].
+#[uniffi::export(async_runtime = "tokio")]
+pub async fn open_takedown(
+    data_dir: String,
+    service_url: String,
+    key_provider: Arc<dyn KeyProvider>,
+    options: NetworkOptions,
+) -> Result<Arc<Takedown>, TakedownError> {
+    let work = tokio::task::spawn_blocking(move || {
+        Takedown::open_with_options(data_dir, service_url, key_provider, options)
+    });
+    match work.await {
+        Ok(r) => r,
+        Err(_) => Err(TakedownError::Other {
+            reason: "opening failed".into(),
+        }),
     }
 }
 
@@ -120,6 +205,16 @@ pub enum MediaInput {
     },
     /// Pixels the host decoded (HEIC on iOS, an Android `Bitmap`), with the encoded
     /// file's bytes for MD5/SHA-256.
+    ///
+    /// **Smallest size: the picture's own size** (`originalWidth` ×
+    /// `originalHeight` from the file's header, either orientation, ±1 pixel);
+    /// anything smaller is refused with `InvalidMedia`, because PDQ of a
+    /// downscaled decode drifts from what platforms compute (up to 28 bits
+    /// measured at 2048 px). Android: `ImageDecoder` without `setTargetSize` (or
+    /// with the header size from `ImageDecoder.OnHeaderDecodedListener`), or
+    /// `BitmapFactory` with `inSampleSize = 1`. iOS: `CGImageSourceCreateImageAtIndex`,
+    /// not a thumbnail; a `CGImageSourceCreateThumbnailAtIndex` thumbnail only with
+    /// `kCGImageSourceThumbnailMaxPixelSize` ≥ the longer original side.
     ImagePixels {
         /// RGBA, 4 bytes per pixel, as a viewer sees it (orientation applied).
         rgba: Vec<u8>,
@@ -131,8 +226,14 @@ pub enum MediaInput {
         stride: u32,
         /// The encoded file the pixels came from.
         file_bytes: Vec<u8>,
+        /// Width in the file's header (`ImageDecoder.ImageInfo.size`,
+        /// `kCGImagePropertyPixelWidth`).
+        original_width: u32,
+        /// Height in the file's header.
+        original_height: u32,
     },
-    /// A video file by path (desktop, decoded with ffmpeg).
+    /// A video file by path — **desktop only** (decoded with ffmpeg, which phones
+    /// do not have; on phones hash videos with `VideoHasher`).
     VideoFile {
         /// The file.
         path: String,
@@ -156,12 +257,16 @@ impl From<MediaInput> for SelectionInput {
                 height,
                 stride,
                 file_bytes,
+                original_width,
+                original_height,
             } => SelectionInput::ImagePixels {
                 rgba,
                 width,
                 height,
                 stride,
                 file_bytes,
+                original_width,
+                original_height,
             },
             MediaInput::VideoFile { path } => SelectionInput::VideoFile(path),
             MediaInput::Video { fingerprints } => SelectionInput::VideoHashed {
@@ -181,8 +286,8 @@ impl From<MediaInput> for SelectionInput {
     }
 }
 
-/// Cancels when dropped: a dropped hashing call stops its workers.
-struct CancelOnDrop(video::CancelToken);
+/// Cancels when dropped: a dropped call stops its work (never the host's token).
+struct CancelOnDrop(Cancel);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
@@ -251,8 +356,7 @@ impl Takedown {
         progress: Option<Arc<dyn HashProgress>>,
         cancel: Option<Arc<CancelToken>>,
     ) -> Result<Vec<HashedItem>, TakedownError> {
-        let token = cancel.map(|c| c.0.clone()).unwrap_or_default();
-        let _stop_on_drop = CancelOnDrop(token.clone());
+        let (token, _stop_on_drop) = call_token(cancel);
         let inputs: Vec<SelectionInput> = items.into_iter().map(Into::into).collect();
         let work = tokio::task::spawn_blocking(move || {
             let report = |done: u32, total: u32| {
@@ -270,19 +374,68 @@ impl Takedown {
         }
     }
 
-    /// Opens a case: checks eligibility (`NotEligible`: nothing stored or sent),
-    /// writes the case to the history and the outbox, then tries to send it. When
-    /// offline the case stays queued (`sent == false`) and `flush` sends it later.
-    pub async fn submit_case(
+    /// Hashes one item off the caller's thread — the way to hash a large
+    /// selection on a phone: hand in one picture at a time, so 50 photos are
+    /// never in memory at once. `index` and `duplicateGroup` are left for the
+    /// caller. Stops with `Cancelled` / `DeadlineExceeded` through `cancel` or a
+    /// cancelled coroutine / task.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn hash_item(
         &self,
+        item: MediaInput,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<HashedItem, TakedownError> {
+        let (token, _stop_on_drop) = call_token(cancel);
+        let input: SelectionInput = item.into();
+        let work =
+            tokio::task::spawn_blocking(move || guarded(|| selection::hash_item(input, &token)));
+        match work.await {
+            Ok(r) => Ok(r?.into()),
+            Err(_) => Err(TakedownError::Other {
+                reason: "the hashing task failed".into(),
+            }),
+        }
+    }
+
+    /// Queues a case and returns it at once (nothing is sent here: the queue
+    /// sends it — call `flush`, or let the scheduled job do it). `requestId` is
+    /// any text the app keeps for this "send" (a UUID made when the user tapped
+    /// it): a retry with the same id returns the same case, never a second one.
+    /// Checks eligibility first (`NotEligible`: nothing stored).
+    pub fn queue_case(
+        &self,
+        request_id: String,
         answers: EligibilityAnswers,
         items: Vec<SubmitItem>,
+    ) -> Result<CaseRecord, TakedownError> {
+        guarded(|| {
+            eligibility::attestations(&answers).map_err(Error::NotEligible)?;
+            let items = to_app_items(items)?;
+            self.inner.queue_case(&request_id, &answers, &items)
+        })
+    }
+
+    /// Opens a case: checks eligibility (`NotEligible`: nothing stored or sent),
+    /// queues the case like `queueCase` (the same `requestId` never opens a
+    /// second case), then tries to send it until `cancel` stops it. When offline
+    /// the case stays queued (`sent == false`) and `flush` sends it later; a
+    /// cancel or error after queueing leaves it queued too.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn submit_case(
+        &self,
+        request_id: String,
+        answers: EligibilityAnswers,
+        items: Vec<SubmitItem>,
+        cancel: Option<Arc<CancelToken>>,
     ) -> Result<SubmitOutcome, TakedownError> {
+        let (token, _stop_on_drop) = call_token(cancel);
         guarded_async(async move {
             // Refusal first: not eligible (every reason) before malformed items.
             eligibility::attestations(&answers).map_err(Error::NotEligible)?;
             let items = to_app_items(items)?;
-            self.inner.submit_case(&answers, &items).await
+            self.inner
+                .submit_request(&request_id, &answers, &items, &token)
+                .await
         })
         .await
     }
@@ -310,11 +463,31 @@ impl Takedown {
         guarded_async(self.inner.withdraw_case(case_id)).await
     }
 
-    /// Sends everything queued. Call it from WorkManager / BGTaskScheduler and when
-    /// connectivity returns; schedule the next run after `retryAfterMs` when
-    /// something is still pending.
-    pub async fn flush(&self) -> Result<FlushReport, TakedownError> {
-        guarded_async(self.inner.flush()).await
+    /// Queues a refused case (or the refused items of an open case) again with
+    /// fresh keys; returns how many items. Send with `flush`.
+    pub fn resubmit_case(&self, case_id: i64) -> Result<u32, TakedownError> {
+        guarded(|| self.inner.resubmit(case_id))
+    }
+
+    /// Cancels a queued case: removed from the history when it cannot have
+    /// reached the service yet (`true`); otherwise its withdrawal is queued
+    /// (`false`).
+    pub async fn cancel_queued_case(&self, case_id: i64) -> Result<bool, TakedownError> {
+        guarded_async(self.inner.cancel_queued_case(case_id)).await
+    }
+
+    /// Sends everything queued, until `cancel` is cancelled (`Cancelled`) or its
+    /// deadline passes (a report with `deadlineReached`; the rest stays queued).
+    /// Call it from WorkManager / BGTaskScheduler (pass the time you have) and
+    /// when connectivity returns; schedule the next run for `nextAttemptAtMs`
+    /// when something is still pending.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn flush(
+        &self,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<FlushReport, TakedownError> {
+        let (token, _stop_on_drop) = call_token(cancel);
+        guarded_async(async move { self.inner.flush_until(&token).await }).await
     }
 
     /// Operations waiting to be sent.
@@ -328,9 +501,40 @@ impl Takedown {
         guarded_async(self.inner.refresh_status(case_id)).await
     }
 
-    /// Refreshes every sent case; returns their changes since the user last looked.
-    pub async fn refresh_all(&self) -> Result<Vec<CaseChanges>, TakedownError> {
-        guarded_async(self.inner.refresh_all()).await
+    /// Refreshes every sent case; returns their changes since the user last
+    /// looked. Stops through `cancel` (`Cancelled`, or at its deadline what was
+    /// refreshed so far).
+    #[uniffi::method(default(cancel = None))]
+    pub async fn refresh_all(
+        &self,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Vec<CaseChanges>, TakedownError> {
+        let (token, _stop_on_drop) = call_token(cancel);
+        guarded_async(async move { self.inner.refresh_all_until(&token).await }).await
+    }
+
+    /// One case with its items, latest status and changes (no network).
+    pub fn case_detail(&self, case_id: i64) -> Result<CaseDetail, TakedownError> {
+        guarded(|| {
+            Ok::<_, Error>(CaseDetail {
+                case: self.inner.case(case_id)?,
+                items: self
+                    .inner
+                    .list_items(Some(case_id))?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+                status: self.inner.case_status(case_id)?,
+                changes: self.inner.case_changes(case_id)?,
+            })
+        })
+    }
+
+    /// Sets (or clears, with `null` / `nil`) the change listener.
+    pub fn set_listener(&self, listener: Option<Arc<dyn ChangeListener>>) {
+        self.inner.set_listener(
+            listener.map(|l| Arc::new(HostListener(l)) as Arc<dyn app::ChangeListener>),
+        );
     }
 
     /// Cases with changes since the user last looked (from stored snapshots, no
@@ -377,10 +581,20 @@ impl Takedown {
         guarded(|| self.inner.set_label(item_id, label.as_deref()))
     }
 
-    /// Deletes the whole history and the key irrecoverably. This object is closed
-    /// afterwards (calls fail with `Storage`); open a new one to start over.
-    pub fn delete_everything(&self) -> Result<(), TakedownError> {
-        guarded(|| self.inner.delete_everything())
+    /// Deletes the whole history and the key irrecoverably. With withdrawals
+    /// still queued it refuses with `WithdrawalsPending` (they would be lost
+    /// with the only token that can send them) unless `force` is set: flush
+    /// first, or warn the user and force. This object is closed afterwards
+    /// (calls fail with `Storage`); open a new one to start over.
+    #[uniffi::method(default(force = false))]
+    pub fn delete_everything(&self, force: bool) -> Result<(), TakedownError> {
+        guarded(|| {
+            if force {
+                self.inner.delete_everything_force()
+            } else {
+                self.inner.delete_everything()
+            }
+        })
     }
 }
 

@@ -77,6 +77,37 @@ pub enum TakedownError {
     /// calling coroutine / task).
     #[error("cancelled")]
     Cancelled,
+    /// The call's deadline passed; what was done is kept, the rest stays queued.
+    #[error("the deadline passed")]
+    DeadlineExceeded,
+    /// `deleteEverything(force = false)` refused: withdrawals are still queued and
+    /// would be lost with the history. Flush, or warn the user and force.
+    #[error("{count} withdrawal(s) still queued")]
+    WithdrawalsPending {
+        /// How many.
+        count: u32,
+    },
+    /// The device is full; nothing was written.
+    #[error("the device is full")]
+    DiskFull,
+    /// The key store cannot be used right now (a locked keychain during a
+    /// background task, Keystore busy). Nothing changed; try again later. A key
+    /// provider returns this error to say so.
+    #[error("the key store is unavailable")]
+    KeyStoreUnavailable,
+    /// The history was written by a newer version of the app (after a
+    /// downgrade). Nothing was changed.
+    #[error("the history is from a newer version (schema {found}, known {known})")]
+    TooNew {
+        /// The file's schema.
+        found: u32,
+        /// The newest schema this version knows.
+        known: u32,
+    },
+    /// Another `Takedown` object is open on this history in this process: keep
+    /// one per process.
+    #[error("the core is already open in this process")]
+    AlreadyOpen,
     /// Anything else (a bug); the operation did not complete.
     #[error("internal error: {reason}")]
     Other {
@@ -100,13 +131,17 @@ impl From<Error> for TakedownError {
                 reason: e.to_string(),
             },
             Error::WrongKey | Error::KeyMissing => TakedownError::WrongKey,
-            Error::Storage(_)
-            | Error::Corrupt
-            | Error::Foreign
-            | Error::TooNew { .. }
-            | Error::Closed => TakedownError::Storage {
-                reason: e.to_string(),
-            },
+            Error::TooNew { found, known } => TakedownError::TooNew { found, known },
+            Error::DeadlineExceeded => TakedownError::DeadlineExceeded,
+            Error::WithdrawalsPending(count) => TakedownError::WithdrawalsPending { count },
+            Error::DiskFull => TakedownError::DiskFull,
+            Error::KeyStoreUnavailable => TakedownError::KeyStoreUnavailable,
+            Error::AlreadyOpen => TakedownError::AlreadyOpen,
+            Error::Storage(_) | Error::Corrupt | Error::Foreign | Error::Closed => {
+                TakedownError::Storage {
+                    reason: e.to_string(),
+                }
+            }
             Error::Cancelled => TakedownError::Cancelled,
             Error::KeyProvider(_) | Error::Internal(_) => TakedownError::Other {
                 reason: e.to_string(),
@@ -263,6 +298,22 @@ mod tests {
                 matches!(e, TakedownError::Storage { .. })
             }),
             (Error::Cancelled, |e| matches!(e, TakedownError::Cancelled)),
+            (Error::DeadlineExceeded, |e| {
+                matches!(e, TakedownError::DeadlineExceeded)
+            }),
+            (Error::WithdrawalsPending(2), |e| {
+                matches!(e, TakedownError::WithdrawalsPending { count: 2 })
+            }),
+            (Error::DiskFull, |e| matches!(e, TakedownError::DiskFull)),
+            (Error::KeyStoreUnavailable, |e| {
+                matches!(e, TakedownError::KeyStoreUnavailable)
+            }),
+            (Error::TooNew { found: 9, known: 3 }, |e| {
+                matches!(e, TakedownError::TooNew { found: 9, known: 3 })
+            }),
+            (Error::AlreadyOpen, |e| {
+                matches!(e, TakedownError::AlreadyOpen)
+            }),
             (Error::InvalidMedia("x".into()), |e| {
                 matches!(e, TakedownError::InvalidMedia { .. })
             }),

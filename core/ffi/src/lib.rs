@@ -21,18 +21,20 @@
 mod app;
 pub mod error;
 mod fingerprint;
+mod log;
 mod records;
 mod video;
 
 pub use app::{
-    CancelToken, HashProgress, KeyProvider, MediaInput, Takedown, check_eligibility,
-    file_key_provider,
+    CancelToken, CaseDetail, ChangeListener, HashProgress, KeyProvider, MediaInput, Takedown,
+    check_eligibility, file_key_provider, open_takedown,
 };
 pub use error::TakedownError;
 pub use fingerprint::{
     ImageFingerprint, PdqFingerprint, fingerprint_image_bytes, fingerprint_image_file,
     pdq_distance, pdq_from_rgba,
 };
+pub use log::{LogLevel, Logger, set_logger};
 pub use records::{FrameFingerprint, HashedItem, HistoryItem, ItemFingerprint, SubmitItem};
 pub use video::{
     PushedVideo, VideoFrameHash, VideoHasher, VideoHasherOptions, VideoMatchResult, VideoProgress,

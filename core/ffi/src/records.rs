@@ -11,7 +11,8 @@ use takedown_app::history::{CaseRecord, CaseState, HistoryItemState};
 use takedown_app::outbox::{FlushReport, SubmitOutcome};
 use takedown_app::selection::{ItemError, ItemErrorKind, MediaKind};
 use takedown_app::status::{CaseChanges, CaseStatusView, ItemStatusView, StatusTotals};
-use takedown_app::{self as app, NetworkOptions};
+use takedown_app::wire::ServiceState;
+use takedown_app::{self as app, Change, NetworkOptions};
 use takedown_protocol as p;
 
 // ---- takedown_app:: ----
@@ -136,6 +137,11 @@ pub struct FlushReport {
     pub offline: bool,
     /// When to flush again (milliseconds from now) if something is pending.
     pub retry_after_ms: Option<u64>,
+    /// The same as Unix milliseconds, from the persisted retry times: schedule
+    /// the next WorkManager / BGTask run for it.
+    pub next_attempt_at_ms: Option<i64>,
+    /// `true` when the deadline stopped the flush (the rest stays queued).
+    pub deadline_reached: bool,
 }
 
 /// The outcome of submitting a case or adding items.
@@ -203,8 +209,34 @@ pub struct CaseRecord {
     pub item_count: u32,
     /// Operations of this case still waiting to be sent.
     pub pending_operations: u32,
-    /// The service's error code when it refused something of this case.
+    /// The service's error code when it refused something of this case
+    /// (`resubmitCase` sends it again).
     pub rejection: Option<String>,
+    /// When this case's next queued operation is due (Unix ms), if any.
+    pub next_attempt_at_ms: Option<i64>,
+}
+
+/// What changed, for the change listener.
+#[uniffi::remote(Enum)]
+pub enum Change {
+    /// The send queue changed (also by a background flush).
+    Queue,
+    /// Cases or items changed (labels, resubmissions, deletions).
+    History,
+    /// A new status was stored.
+    Status,
+}
+
+/// Whether an item or case is on the list, as the service says.
+#[uniffi::remote(Enum)]
+pub enum ServiceState {
+    /// On the list.
+    Active,
+    /// Withdrawn.
+    Withdrawn,
+    /// A state a newer service reports that this version does not know: show it
+    /// neutrally, never as an error.
+    Unknown,
 }
 
 // ---- takedown_app::status ----
@@ -233,8 +265,10 @@ pub struct ItemStatusView {
     pub item_id: Option<i64>,
     /// The service's item id.
     pub service_item_id: i64,
-    /// `true` while on the list, `false` once withdrawn.
+    /// `true` while on the list, `false` once withdrawn (or unknown: see `state`).
     pub active: bool,
+    /// Active, withdrawn, or a state this version does not know.
+    pub state: ServiceState,
     /// Platforms whose sync has passed this item.
     pub platforms_synced: u32,
     /// Matches reported.
@@ -254,6 +288,8 @@ pub struct CaseStatusView {
     pub case_number: String,
     /// `false` once the whole case was withdrawn.
     pub active: bool,
+    /// Active, withdrawn, or a state this version does not know.
+    pub state: ServiceState,
     /// Unix seconds of the refresh this comes from.
     pub fetched_at: i64,
     /// Totals.

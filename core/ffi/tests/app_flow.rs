@@ -125,7 +125,10 @@ async fn full_flow_through_the_app_object() {
         fingerprint: f.clone(),
         label: label.map(str::to_string),
     };
-    match td.submit_case(adult, vec![item(&f1, None)]).await {
+    match td
+        .submit_case("r-adult".into(), adult, vec![item(&f1, None)], None)
+        .await
+    {
         Err(TakedownError::NotEligible { reasons }) => {
             assert!(reasons.contains(&IneligibleReason::AdultWhenMade))
         }
@@ -141,7 +144,12 @@ async fn full_flow_through_the_app_object() {
     // Submit: written, then sent; the service holds it once.
     let label = "beach day with Alex";
     let out = td
-        .submit_case(eligible(), vec![item(&f1, Some(label)), item(&f3, None)])
+        .submit_case(
+            "r-first".into(),
+            eligible(),
+            vec![item(&f1, Some(label)), item(&f3, None)],
+            None,
+        )
         .await
         .expect("submit");
     assert!(out.sent, "{out:?}");
@@ -178,7 +186,7 @@ async fn full_flow_through_the_app_object() {
 
     svc.platform_reports("platform-a", &[remote1], "removed")
         .await;
-    let all = td.refresh_all().await.expect("refresh all");
+    let all = td.refresh_all(None).await.expect("refresh all");
     assert_eq!(all.len(), 1);
     assert!(all[0].has_changes && !all[0].first_look);
     assert_eq!(all[0].new_removals, 1);
@@ -286,7 +294,7 @@ async fn full_flow_through_the_app_object() {
     assert!(!shares_a_window(&at_rest, &photo1), "pixels stored");
 
     // Delete everything: history and key gone, the object closed.
-    td.delete_everything().expect("delete everything");
+    td.delete_everything(false).expect("delete everything");
     assert!(!phone.history_path().exists());
     assert!(!phone.key_path().exists());
     assert!(matches!(
@@ -322,18 +330,22 @@ async fn malformed_fingerprints_and_unknown_ids_are_refused_before_anything_is_s
     bad.pdq = Some("zz".repeat(32));
     let r = td
         .submit_case(
+            "r-bad".into(),
             eligible(),
             vec![SubmitItem {
                 fingerprint: bad,
                 label: None,
             }],
+            None,
         )
         .await;
     assert!(
         matches!(r, Err(TakedownError::InvalidMedia { .. })),
         "{r:?}"
     );
-    let r = td.submit_case(eligible(), vec![]).await;
+    let r = td
+        .submit_case("r-empty".into(), eligible(), vec![], None)
+        .await;
     assert!(
         matches!(r, Err(TakedownError::InvalidInput { .. })),
         "{r:?}"

@@ -80,6 +80,8 @@ async fn every_input_kind_gives_a_result_or_a_clear_error() {
                     height: h,
                     stride: w * 4,
                     file_bytes: png.clone(),
+                    original_width: w,
+                    original_height: h,
                 },
                 MediaInput::ImageFile {
                     path: missing.display().to_string(),
@@ -90,6 +92,8 @@ async fn every_input_kind_gives_a_result_or_a_clear_error() {
                     height: 100,
                     stride: 400,
                     file_bytes: png.clone(),
+                    original_width: 100,
+                    original_height: 100,
                 },
                 video(Some("0123456789abcdef0123456789abcdef"), 80),
                 video(None, 80),
@@ -233,11 +237,13 @@ async fn a_video_file_is_hashed_and_submitted_with_a_picture() {
         .collect();
     let out = td
         .submit_case(
+            "r-video".into(),
             takedown_app::eligibility::EligibilityAnswers {
                 age_when_made: takedown_app::eligibility::AgeWhenMade::Under18,
                 submitter: takedown_app::eligibility::SubmitterRole::PersonShown,
             },
             items,
+            None,
         )
         .await
         .unwrap();

@@ -49,7 +49,7 @@ final class TakedownFlowTests: XCTestCase {
     func testFullFlowSurvivesARestart() async throws {
         let dir = try tempDir()
         let keys = MemoryKeys()
-        var app = try Takedown.open(dataDir: dir, serviceUrl: service, keyProvider: keys)
+        var app: Takedown! = try Takedown.open(dataDir: dir, serviceUrl: service, keyProvider: keys)
         let progress = RecordingProgress()
         let hashed = try await app.hashSelection(
             items: [.imageBytes(bytes: try photo("scene.jpg")), .imageBytes(bytes: Data("junk".utf8))],
@@ -60,10 +60,11 @@ final class TakedownFlowTests: XCTestCase {
         XCTAssertNotNil(hashed[1].error)
         XCTAssertFalse(progress.calls.isEmpty)
 
-        let outcome = try await app.submitCase(answers: eligible, items: [SubmitItem(fingerprint: f, label: "mine")])
+        let outcome = try await app.submitCase(requestId: "req-flow", answers: eligible, items: [SubmitItem(fingerprint: f, label: "mine")])
         XCTAssertTrue(outcome.sent)
         let number = try XCTUnwrap(outcome.caseNumber)
 
+        app = nil  // one object per history: the old one closes first
         app = try Takedown.open(dataDir: dir, serviceUrl: service, keyProvider: keys)
         XCTAssertEqual(try app.listCases().map(\.caseNumber), [number])
         XCTAssertEqual(try app.listItems(caseId: outcome.caseId).map(\.label), ["mine"])
@@ -82,11 +83,11 @@ final class TakedownFlowTests: XCTestCase {
     func testNotEligibleAndCancelAndWrongKey() async throws {
         let dir = try tempDir()
         let keys = MemoryKeys()
-        let app = try Takedown.open(dataDir: dir, serviceUrl: service, keyProvider: keys)
+        var app: Takedown! = try Takedown.open(dataDir: dir, serviceUrl: service, keyProvider: keys)
         let first = try await app.hashSelection(items: [.imageBytes(bytes: try photo("scene.jpg"))], progress: nil, cancel: nil)
         let f = try XCTUnwrap(first[0].fingerprint)
         do {
-            _ = try await app.submitCase(answers: EligibilityAnswers(ageWhenMade: .adult, submitter: .personShown),
+            _ = try await app.submitCase(requestId: "req-ne", answers: EligibilityAnswers(ageWhenMade: .adult, submitter: .personShown),
                                          items: [SubmitItem(fingerprint: f, label: nil)])
             XCTFail("expected NotEligible")
         } catch TakedownError.NotEligible(let reasons) {
@@ -101,6 +102,7 @@ final class TakedownFlowTests: XCTestCase {
             XCTFail("expected Cancelled")
         } catch TakedownError.Cancelled {}
 
+        app = nil
         var other = Data(count: try XCTUnwrap(keys.current).count)
         for i in other.indices { other[i] = UInt8.random(in: 0...255) }
         XCTAssertThrowsError(try Takedown.open(dataDir: dir, serviceUrl: service, keyProvider: MemoryKeys(other))) { error in

@@ -157,7 +157,13 @@ pub enum Fault {
     /// Forward it (the service applies it), then hold the answer this long
     /// before passing it on: with a shorter client timeout, the answer is lost.
     ForwardThenHold(Duration),
+    /// Answer with this status and an HTML page (a CDN or WAF), not forwarding.
+    Page(u16),
 }
+
+/// Rewrites every JSON answer of the service before it is passed on (a "newer
+/// service" adding fields and enum values).
+pub type Rewrite = Arc<dyn Fn(&mut serde_json::Value) + Send + Sync>;
 
 /// One request that went through the proxy.
 #[derive(Clone, Debug)]
@@ -176,6 +182,7 @@ struct ProxyState {
     responses: Arc<Mutex<Vec<Vec<u8>>>>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
     forwarded: Arc<AtomicUsize>,
+    rewrite: Arc<Mutex<Option<Rewrite>>>,
 }
 
 /// An HTTP proxy on loopback in front of the service.
@@ -222,6 +229,15 @@ async fn proxy_handler(State(st): State<ProxyState>, req: Request) -> Response {
             tokio::time::sleep(*d).await;
             return error(502);
         }
+        Some(Fault::Page(s)) => {
+            return Response::builder()
+                .status(*s)
+                .header("content-type", "text/html")
+                .body(Body::from(
+                    "<html><body>Request blocked by the edge</body></html>",
+                ))
+                .unwrap();
+        }
         _ => {}
     }
     let mut fwd = st
@@ -239,7 +255,14 @@ async fn proxy_handler(State(st): State<ProxyState>, req: Request) -> Response {
     };
     st.forwarded.fetch_add(1, Ordering::SeqCst);
     let status = resp.status();
-    let bytes = resp.bytes().await.unwrap_or_default();
+    let mut bytes = resp.bytes().await.unwrap_or_default();
+    let rewrite = st.rewrite.lock().unwrap().clone();
+    if let Some(rw) = rewrite
+        && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+    {
+        rw(&mut v);
+        bytes = serde_json::to_vec(&v).unwrap().into();
+    }
     st.responses.lock().unwrap().push(bytes.to_vec());
     if let Some(Fault::ForwardThenHold(d)) = fault {
         tokio::time::sleep(d).await;
@@ -260,6 +283,7 @@ impl Proxy {
             responses: Arc::default(),
             faults: Arc::default(),
             forwarded: Arc::default(),
+            rewrite: Arc::default(),
         };
         let app = axum::Router::new()
             .fallback(proxy_handler)
@@ -283,6 +307,11 @@ impl Proxy {
 
     pub fn push_fault(&self, f: Fault) {
         self.state.faults.lock().unwrap().push_back(f);
+    }
+
+    /// Rewrites every JSON answer from now on.
+    pub fn set_rewrite(&self, rw: Rewrite) {
+        *self.state.rewrite.lock().unwrap() = Some(rw);
     }
 
     pub fn captured(&self) -> Vec<Captured> {

@@ -84,7 +84,7 @@ class TakedownFlowTest {
         assertTrue("progress reported", progress.calls.isNotEmpty())
         assertEquals(3u to 3u, progress.calls.last())
 
-        val outcome = app.submitCase(eligible, listOf(SubmitItem(photo, "from the beach")))
+        val outcome = app.submitCase("req-flow", eligible, listOf(SubmitItem(photo, "from the beach")))
         assertTrue(outcome.sent)
         val caseNumber = outcome.caseNumber ?: error("no case number")
         app.close()
@@ -139,7 +139,7 @@ class TakedownFlowTest {
         assertFalse(verdict.eligible)
         assertEquals(listOf(IneligibleReason.ADULT_WHEN_MADE), verdict.reasons)
         try {
-            app.submitCase(EligibilityAnswers(AgeWhenMade.UNDER18, SubmitterRole.SOMEONE_ELSE), listOf(SubmitItem(f, null)))
+            app.submitCase("req-ne", EligibilityAnswers(AgeWhenMade.UNDER18, SubmitterRole.SOMEONE_ELSE), listOf(SubmitItem(f, null)))
             fail("expected NotEligible")
         } catch (e: TakedownException.NotEligible) {
             assertEquals(listOf(IneligibleReason.SUBMITTER_NOT_ENTITLED), e.reasons)
@@ -169,7 +169,7 @@ class TakedownFlowTest {
         // Nothing listens on port 9 of loopback: the phone is "offline".
         var app = Takedown.open(dir, "http://127.0.0.1:9", keys)
         val f = app.hashSelection(listOf(MediaInput.ImageBytes(bytes("scene.gif"))), null, null)[0].fingerprint!!
-        val queued = app.submitCase(eligible, listOf(SubmitItem(f, null)))
+        val queued = app.submitCase("req-offline", eligible, listOf(SubmitItem(f, null)))
         assertFalse(queued.sent)
         assertTrue(queued.flush.offline)
         assertEquals(1u, app.pendingOperations())
