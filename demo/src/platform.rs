@@ -47,7 +47,7 @@ impl Platform {
             &self.client,
             &mut self.store,
             &SyncOptions::default(),
-            &mut |changes| matcher.apply(changes),
+            &mut |changes, at| matcher.apply_page(changes, at),
         )
         .await?)
     }
