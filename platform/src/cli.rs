@@ -204,7 +204,7 @@ pub fn run_sync(args: &SyncArgs) -> Result<()> {
     let rt = runtime()?;
     rt.block_on(async {
         if !args.run_loop {
-            let r = sync_once(&client, &mut store, &opts, &mut |_| {}).await?;
+            let r = sync_once(&client, &mut store, &opts, &mut |_, _| {}).await?;
             print_json(&r);
             return Ok(());
         }
@@ -216,7 +216,7 @@ pub fn run_sync(args: &SyncArgs) -> Result<()> {
             &mut store,
             &opts,
             Duration::from_secs(args.interval.max(1)),
-            &mut |_| {},
+            &mut |_, _| {},
             |r: &Result<SyncReport>| {
                 if let Ok(rep) = r {
                     print_json(rep);
@@ -264,8 +264,16 @@ pub fn run_match(args: &MatchArgs, out: &mut (dyn Write + Send)) -> Result<u8> {
             "the local list was never synced; run `takedown-platform sync` first".into(),
         ));
     }
-    let matcher = Matcher::from_store(&store)?;
+    let snapshot = crate::matcher::snapshot_path(&args.data.data_dir.join(STORE_FILE));
+    let (matcher, opened) = Matcher::open(&store, &snapshot)?;
     drop(store);
+    if let crate::matcher::Opened::Rebuilt(why) = opened {
+        tracing::info!(reason = %why, "matcher rebuilt from the local list");
+        // The next run loads it in one read (until the next sync moves the cursor).
+        if let Err(e) = matcher.save(&snapshot) {
+            tracing::warn!(error = %e.kind(), "could not save the matcher");
+        }
+    }
     let opts = ScanOptions {
         expand: if args.no_expand {
             ExpandOptions::none()

@@ -12,11 +12,15 @@
 //!   reports the variant that matched and its distance.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use takedown_protocol::{self as p, ItemKind};
 
 use crate::index::{Hash, PdqIndex};
 use crate::store::{Change, Entry, Store};
+
+pub mod snapshot;
 
 /// Which fingerprint matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -91,6 +95,14 @@ struct ItemInfo {
     frame_keys: Vec<u64>,
 }
 
+/// A write to the PDQ index, recorded while a background compaction runs so it can
+/// be replayed onto the compacted copy before the swap.
+#[derive(Clone, Copy, Debug)]
+enum IndexOp {
+    Insert(u64, Hash),
+    Remove(u64),
+}
+
 /// The in-memory view of the list the matcher searches: the PDQ index (pictures
 /// and video frames) and the exact-hash maps.
 pub struct Matcher {
@@ -98,6 +110,61 @@ pub struct Matcher {
     md5: HashMap<[u8; 16], Vec<i64>>,
     sha256: HashMap<[u8; 32], Vec<i64>>,
     items: HashMap<i64, ItemInfo>,
+    /// The sync position this state is exactly: the store's cursor and `applied`
+    /// counter. `None` once fed changes without their page's cursor
+    /// ([`Matcher::apply`]); such a matcher is never saved.
+    position: Option<Position>,
+    /// Index writes since a background compaction began (`None`: none runs).
+    compaction_log: Mutex<Option<Vec<IndexOp>>>,
+}
+
+/// Where in the sync a matcher's state is: the key of a saved matcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// The sync cursor.
+    pub cursor: i64,
+    /// Sync records applied so far (the store's `applied` counter).
+    pub applied: i64,
+}
+
+/// A compaction started by [`Matcher::begin_compaction`]: the live entries of the
+/// index, to build the compacted copy from on another thread.
+pub struct Compaction {
+    entries: Vec<(u64, Hash)>,
+}
+
+impl Compaction {
+    /// Builds the compacted index (one segment, no tombstones). Takes time linear
+    /// in the list; run it off the serving path.
+    pub fn build(self) -> CompactedIndex {
+        CompactedIndex(PdqIndex::from_entries(self.entries))
+    }
+}
+
+/// A compacted index, ready for [`Matcher::finish_compaction`].
+pub struct CompactedIndex(PdqIndex);
+
+/// How [`Matcher::open`] got its state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// Loaded from the saved matcher, whose position equals the store's.
+    Loaded,
+    /// Rebuilt from the store; the reason the saved matcher was not used.
+    Rebuilt(String),
+}
+
+/// Name of the saved matcher in the data directory, beside the list's SQLite file.
+pub const SNAPSHOT_FILE: &str = "matcher.snapshot";
+
+/// Writes a saved matcher ([`Matcher::encode_snapshot`]) to `path` atomically
+/// (beside it, synced, renamed over it).
+pub fn write_snapshot(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    snapshot::write_atomically(path, bytes)
+}
+
+/// Path of the saved matcher belonging to the list at `db`.
+pub fn snapshot_path(db: &Path) -> PathBuf {
+    db.with_file_name(SNAPSHOT_FILE)
 }
 
 fn push_id<K: std::hash::Hash + Eq>(m: &mut HashMap<K, Vec<i64>>, k: K, id: i64) {
@@ -130,17 +197,85 @@ impl Matcher {
             md5: HashMap::new(),
             sha256: HashMap::new(),
             items: HashMap::new(),
+            position: None,
+            compaction_log: Mutex::new(None),
         }
     }
 
-    /// Builds the matcher from the store's active entries.
+    /// Builds the matcher from the store's active entries (the index in one bulk
+    /// build), at the store's position.
     pub fn from_store(store: &Store) -> crate::error::Result<Self> {
+        let stats = store.stats()?;
         let mut m = Matcher::new();
-        store.for_each_active(|e| m.upsert(&e))?;
+        let mut pairs: Vec<(u64, Hash)> = Vec::new();
+        store.for_each_active(|e| m.register(&e, &mut |k, h| pairs.push((k, *h))))?;
+        m.index = PdqIndex::from_entries(pairs);
+        m.position = Some(Position {
+            cursor: stats.cursor,
+            applied: stats.applied,
+        });
         Ok(m)
     }
 
-    /// Applies a committed sync page.
+    /// The saved matcher beside the store when its position equals the store's
+    /// (one read of one file, no SQLite scan); otherwise rebuilt from the store.
+    /// A missing, stale, damaged or foreign file is never an error, only a rebuild.
+    pub fn open(store: &Store, snapshot: &Path) -> crate::error::Result<(Self, Opened)> {
+        let stats = store.stats()?;
+        let want = Position {
+            cursor: stats.cursor,
+            applied: stats.applied,
+        };
+        let reason = match snapshot::load(snapshot) {
+            Ok(m) if m.position == Some(want) && m.len() as i64 == stats.active => {
+                return Ok((m, Opened::Loaded));
+            }
+            Ok(m) => match m.position {
+                Some(at) if at.cursor != want.cursor => format!(
+                    "saved at cursor {}, the list is at {}",
+                    at.cursor, want.cursor
+                ),
+                _ => "saved state does not fit the list".to_string(),
+            },
+            Err(e) => e,
+        };
+        Ok((Self::from_store(store)?, Opened::Rebuilt(reason)))
+    }
+
+    /// Saves the matcher to `path` (written beside it, synced, then renamed over
+    /// it, so a crash leaves the old file or the new one). Returns `false` without
+    /// writing when the matcher's sync position is unknown.
+    pub fn save(&self, path: &Path) -> std::io::Result<bool> {
+        let Some(bytes) = snapshot::encode(self) else {
+            return Ok(false);
+        };
+        snapshot::write_atomically(path, &bytes)?;
+        Ok(true)
+    }
+
+    /// The saved form and the position it is keyed to (`None` when the position is
+    /// unknown). The sidecar encodes under its read lock and writes outside it
+    /// with [`write_snapshot`].
+    pub fn encode_snapshot(&self) -> Option<(Position, Vec<u8>)> {
+        Some((self.position?, snapshot::encode(self)?))
+    }
+
+    /// The sync position this state is exactly (`None` when unknown).
+    pub fn position(&self) -> Option<Position> {
+        self.position
+    }
+
+    /// Applies a committed sync page; `position` is the store's after it.
+    pub fn apply_page(&mut self, changes: &[Change], position: Position) {
+        let known = self.position.is_some();
+        self.apply(changes);
+        if known {
+            self.position = Some(position);
+        }
+    }
+
+    /// Applies a committed sync page without its position: the matcher is
+    /// current, but no longer knows its exact sync position (it is not saved).
     pub fn apply(&mut self, changes: &[Change]) {
         for c in changes {
             match c {
@@ -148,14 +283,97 @@ impl Matcher {
                 Change::Remove { item_id, .. } => self.remove(*item_id),
             }
         }
+        self.position = None;
+    }
+
+    fn index_insert(&mut self, key: u64, hash: &Hash) {
+        self.index.insert(key, hash);
+        if let Ok(mut log) = self.compaction_log.lock()
+            && let Some(log) = log.as_mut()
+        {
+            log.push(IndexOp::Insert(key, *hash));
+        }
+    }
+
+    fn index_remove(&mut self, key: u64) {
+        self.index.remove(key);
+        if let Ok(mut log) = self.compaction_log.lock()
+            && let Some(log) = log.as_mut()
+        {
+            log.push(IndexOp::Remove(key));
+        }
+    }
+
+    /// Whether a compaction would pay: deleted rows over an eighth of the list, or
+    /// more than four segments.
+    pub fn needs_compaction(&self) -> bool {
+        self.index.dead_rows() * 8 > self.index.len().max(1024) || self.index.segment_count() > 4
+    }
+
+    /// Starts a background compaction: copies the index's live entries (call it
+    /// under a read lock; searches go on) and records every index write from now
+    /// on. `None` when one is already running.
+    pub fn begin_compaction(&self) -> Option<Compaction> {
+        let mut log = self.compaction_log.lock().ok()?;
+        if log.is_some() {
+            return None;
+        }
+        *log = Some(Vec::new());
+        Some(Compaction {
+            entries: self.index.entries(),
+        })
+    }
+
+    /// Replays the writes made since [`Matcher::begin_compaction`] onto the
+    /// compacted index and swaps it in (call it under the write lock: it takes
+    /// only as long as those writes). Returns the old index, to drop outside the
+    /// lock.
+    pub fn finish_compaction(&mut self, built: CompactedIndex) -> PdqIndex {
+        let mut new = built.0;
+        let log = self
+            .compaction_log
+            .lock()
+            .map(|mut l| l.take())
+            .unwrap_or(None);
+        for op in log.unwrap_or_default() {
+            match op {
+                IndexOp::Insert(k, h) => new.insert(k, &h),
+                IndexOp::Remove(k) => {
+                    new.remove(k);
+                }
+            }
+        }
+        std::mem::replace(&mut self.index, new)
+    }
+
+    /// Gives up a compaction begun with [`Matcher::begin_compaction`].
+    pub fn abort_compaction(&self) {
+        if let Ok(mut l) = self.compaction_log.lock() {
+            *l = None;
+        }
+    }
+
+    /// Segments and deleted rows of the index (diagnostics, metrics).
+    pub fn index_shape(&self) -> (usize, usize) {
+        (self.index.segment_count(), self.index.dead_rows())
     }
 
     /// Adds (or replaces) an entry.
     pub fn upsert(&mut self, e: &Entry) {
         self.remove(e.item_id);
+        let mut pending: Vec<(u64, Hash)> = Vec::new();
+        self.register(e, &mut |k, h| pending.push((k, *h)));
+        for (k, h) in pending {
+            self.index_insert(k, &h);
+        }
+    }
+
+    /// Records `e` in the maps and hands its index keys to `to_index` (the entry
+    /// must not be present).
+    fn register(&mut self, e: &Entry, to_index: &mut dyn FnMut(u64, &Hash)) {
         let in_index = match e.pdq {
             Some(pdq) if e.kind == ItemKind::Image && pdq.quality >= p::PDQ_MIN_QUALITY => {
-                self.index.insert(e.item_id as u64, &pdq.hash);
+                to_index(e.item_id as u64, &pdq.hash);
                 true
             }
             _ => false,
@@ -165,7 +383,7 @@ impl Matcher {
         for (i, f) in e.frames.iter().enumerate() {
             if f.pdq.quality >= p::PDQ_MIN_QUALITY && seen.insert(f.pdq.hash) {
                 let k = frame_key(e.item_id, i);
-                self.index.insert(k, &f.pdq.hash);
+                to_index(k, &f.pdq.hash);
                 frame_keys.push(k);
             }
         }
@@ -189,10 +407,10 @@ impl Matcher {
             return;
         };
         if info.in_index {
-            self.index.remove(item_id as u64);
+            self.index_remove(item_id as u64);
         }
         for k in &info.frame_keys {
-            self.index.remove(*k);
+            self.index_remove(*k);
         }
         drop_id(&mut self.md5, &info.md5, item_id);
         drop_id(&mut self.sha256, &info.sha256, item_id);

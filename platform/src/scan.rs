@@ -69,20 +69,44 @@ pub fn merge_hits(mut hits: Vec<Hit>) -> Vec<Hit> {
     hits
 }
 
+/// What a picture is searched with: its exact hashes and its PDQ query variants.
+#[derive(Clone, Debug)]
+pub struct ImageQuery {
+    /// MD5 and SHA-256 of the file bytes.
+    pub exact: Option<([u8; 16], [u8; 32])>,
+    /// PDQ of the picture and of its expansion variants.
+    pub variants: Vec<crate::matcher::QueryPdq>,
+}
+
+/// Decodes and fingerprints a picture for matching (the expensive part, which
+/// needs no matcher: the sidecar runs it outside its lock). The error is the
+/// decoder's, without pixels or names.
+pub fn image_query(bytes: &[u8], opts: &ScanOptions) -> Result<ImageQuery, String> {
+    let exact = exact_arrays(&hashing::exact::hash_bytes(bytes));
+    let decoded = media::decode(bytes, &opts.decode).map_err(|e| e.to_string())?;
+    Ok(ImageQuery {
+        exact,
+        variants: query_variants(&decoded.rgb, &opts.expand),
+    })
+}
+
+/// Matches a fingerprinted picture: one hit per item, strongest evidence first.
+pub fn match_image_query(matcher: &Matcher, q: &ImageQuery) -> Vec<Hit> {
+    let mut hits = match q.exact {
+        Some((m, s)) => matcher.match_exact(&m, &s),
+        None => Vec::new(),
+    };
+    hits.extend(matcher.match_pdq(&q.variants));
+    merge_hits(hits)
+}
+
 /// Matches the bytes of a picture (exact hashes and PDQ with expansion).
 pub fn match_image_bytes(
     matcher: &Matcher,
     bytes: &[u8],
     opts: &ScanOptions,
 ) -> Result<Vec<Hit>, String> {
-    let exact = hashing::exact::hash_bytes(bytes);
-    let mut hits = match exact_arrays(&exact) {
-        Some((m, s)) => matcher.match_exact(&m, &s),
-        None => Vec::new(),
-    };
-    let decoded = media::decode(bytes, &opts.decode).map_err(|e| e.to_string())?;
-    hits.extend(matcher.match_pdq(&query_variants(&decoded.rgb, &opts.expand)));
-    Ok(merge_hits(hits))
+    Ok(match_image_query(matcher, &image_query(bytes, opts)?))
 }
 
 /// Scans one file.

@@ -10,7 +10,16 @@
 //!
 //! A background task syncs the list; each committed page is applied to the matcher
 //! under a short write lock, so requests are answered from the last good state
-//! while the sync runs, and a withdrawal applies before the next request.
+//! while the sync runs, and a withdrawal applies before the next request. An
+//! upload is decoded and hashed outside the lock; only the index search holds it.
+//!
+//! On start the saved matcher (`matcher.snapshot`) is loaded when its sync position
+//! equals the list's, else the matcher is rebuilt from SQLite. A maintenance task
+//! compacts the index off the serving path (the compacted copy is built on a
+//! blocking thread from the live entries while requests go on; the writes made
+//! meanwhile are replayed onto it and it is swapped in under a short write lock)
+//! and saves the matcher when its position moved (encoded under the read lock,
+//! written outside it), and once more at shutdown.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -30,8 +39,8 @@ use crate::client::{Client, RetryPolicy};
 use crate::error::{Error, Result};
 use crate::fingerprint::media;
 use crate::index::Hash;
-use crate::matcher::{Hit, Matcher, QueryPdq};
-use crate::scan::{ScanOptions, match_image_bytes, merge_hits};
+use crate::matcher::{Hit, Matcher, Opened, Position, QueryPdq};
+use crate::scan::{ScanOptions, image_query, match_image_query, merge_hits};
 use crate::store::Store;
 use crate::sync::{SyncOptions, sync_loop};
 
@@ -44,6 +53,11 @@ pub struct SidecarConfig {
     pub scan: ScanOptions,
     /// Seconds between syncs (`None`: no background sync).
     pub sync_interval: Option<Duration>,
+    /// How often the maintenance task checks whether to compact the index and to
+    /// save the matcher (`None`: never, except the save at shutdown).
+    pub maintenance_interval: Option<Duration>,
+    /// Save the matcher beside the list (loaded on the next start when current).
+    pub save_snapshot: bool,
 }
 
 impl Default for SidecarConfig {
@@ -58,6 +72,8 @@ impl Default for SidecarConfig {
             max_body_bytes: 64 * 1024 * 1024,
             scan,
             sync_interval: Some(Duration::from_secs(300)),
+            maintenance_interval: Some(Duration::from_secs(60)),
+            save_snapshot: true,
         }
     }
 }
@@ -75,10 +91,15 @@ struct Counters {
     malformed: AtomicU64,
     cursor: AtomicI64,
     last_sync_ok_unix: AtomicI64,
+    compactions: AtomicU64,
+    snapshots_saved: AtomicU64,
 }
 
 struct Shared {
     matcher: RwLock<Matcher>,
+    /// Where the matcher is saved, and the position it was last saved (or loaded) at.
+    snapshot: std::path::PathBuf,
+    saved_at: std::sync::Mutex<Option<Position>>,
     feedback_store: tokio::sync::Mutex<Store>,
     client: Option<Client>,
     flush_wake: tokio::sync::Notify,
@@ -152,11 +173,13 @@ async fn match_bytes(State(st): State<Arc<Shared>>, body: Bytes) -> Response {
     };
     let st2 = st.clone();
     let r = tokio::task::spawn_blocking(move || {
+        // Decoding and hashing need no lock; only the search holds the read lock.
+        let q = image_query(&body, &st2.config.scan)?;
         let m = st2
             .matcher
             .read()
             .map_err(|_| "the matcher is unavailable".to_string())?;
-        match_image_bytes(&m, &body, &st2.config.scan)
+        Ok::<_, String>(match_image_query(&m, &q))
     })
     .await;
     let hits = match r {
@@ -356,11 +379,11 @@ async fn healthz(State(st): State<Arc<Shared>>) -> Response {
 async fn metrics(State(st): State<Arc<Shared>>) -> Response {
     use std::fmt::Write;
     let c = &st.counters;
-    let (entries, hashes) = st
+    let (entries, hashes, (segments, dead)) = st
         .matcher
         .read()
-        .map(|m| (m.len(), m.indexed_hashes()))
-        .unwrap_or((0, 0));
+        .map(|m| (m.len(), m.indexed_hashes(), m.index_shape()))
+        .unwrap_or((0, 0, (0, 0)));
     let mut s = String::new();
     let mut line = |name: &str, kind: &str, help: &str, v: String| {
         let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
@@ -432,6 +455,30 @@ async fn metrics(State(st): State<Arc<Shared>>) -> Response {
         "Hashes in the PDQ index (pictures and video frames).",
         hashes.to_string(),
     );
+    line(
+        "takedown_platform_index_segments",
+        "gauge",
+        "Segments of the PDQ index.",
+        segments.to_string(),
+    );
+    line(
+        "takedown_platform_index_dead_rows",
+        "gauge",
+        "Deleted rows of the PDQ index not yet reclaimed.",
+        dead.to_string(),
+    );
+    line(
+        "takedown_platform_index_compactions_total",
+        "counter",
+        "Background compactions of the PDQ index.",
+        ld(&c.compactions),
+    );
+    line(
+        "takedown_platform_snapshots_saved_total",
+        "counter",
+        "Saves of the matcher to disk.",
+        ld(&c.snapshots_saved),
+    );
     let _ = writeln!(
         s,
         "# HELP takedown_platform_match_seconds Match latency.\n# TYPE takedown_platform_match_seconds histogram"
@@ -472,13 +519,36 @@ impl Sidecar {
         config: SidecarConfig,
     ) -> Result<(Sidecar, Store)> {
         let sync_store = Store::open(db)?;
-        let matcher = Matcher::from_store(&sync_store)?;
+        let snapshot = crate::matcher::snapshot_path(db);
+        let started = Instant::now();
+        let (matcher, opened) = Matcher::open(&sync_store, &snapshot)?;
+        let saved_at = match &opened {
+            Opened::Loaded => {
+                tracing::info!(
+                    entries = matcher.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "loaded the saved matcher"
+                );
+                matcher.position()
+            }
+            Opened::Rebuilt(why) => {
+                tracing::info!(
+                    entries = matcher.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    reason = %why,
+                    "rebuilt the matcher from the local list"
+                );
+                None
+            }
+        };
         let counters = Counters::default();
         counters
             .cursor
             .store(sync_store.cursor()?, Ordering::Relaxed);
         let shared = Arc::new(Shared {
             matcher: RwLock::new(matcher),
+            snapshot,
+            saved_at: std::sync::Mutex::new(saved_at),
             feedback_store: tokio::sync::Mutex::new(Store::open(db)?),
             client,
             flush_wake: tokio::sync::Notify::new(),
@@ -518,9 +588,9 @@ impl Sidecar {
         };
         let sh = self.shared.clone();
         let sh2 = self.shared.clone();
-        let mut on_page = move |ch: &[crate::store::Change]| {
+        let mut on_page = move |ch: &[crate::store::Change], at: Position| {
             if let Ok(mut m) = sh.matcher.write() {
-                m.apply(ch);
+                m.apply_page(ch, at);
             }
         };
         sync_loop(
@@ -549,6 +619,112 @@ impl Sidecar {
             stop,
         )
         .await
+    }
+
+    /// Compacts the index now, off the serving path: the live entries are copied
+    /// under the read lock, the compacted index is built on a blocking thread
+    /// while requests and sync pages go on, then the writes made meanwhile are
+    /// replayed onto it and it is swapped in under the write lock. Returns `false`
+    /// when another compaction was running or it failed.
+    pub async fn compact_now(&self) -> bool {
+        let sh = self.shared.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let job = sh.matcher.read().ok()?.begin_compaction()?;
+            let built = job.build();
+            let old = sh.matcher.write().ok()?.finish_compaction(built);
+            // The old index is freed here, outside the lock.
+            drop(old);
+            Some(())
+        })
+        .await;
+        match r {
+            Ok(Some(())) => {
+                self.shared
+                    .counters
+                    .compactions
+                    .fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Ok(None) => false,
+            Err(_) => {
+                if let Ok(m) = self.shared.matcher.read() {
+                    m.abort_compaction();
+                }
+                tracing::error!("index compaction failed");
+                false
+            }
+        }
+    }
+
+    /// Saves the matcher when its position moved since the last save (encoded
+    /// under the read lock, written outside it). Returns whether it wrote.
+    pub async fn save_now(&self) -> Result<bool> {
+        if !self.shared.config.save_snapshot {
+            return Ok(false);
+        }
+        let sh = self.shared.clone();
+        let r = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+            let encoded = {
+                let Ok(m) = sh.matcher.read() else {
+                    return Ok(false);
+                };
+                let saved = sh.saved_at.lock().map(|g| *g).unwrap_or(None);
+                if m.position().is_none() || m.position() == saved {
+                    return Ok(false);
+                }
+                m.encode_snapshot()
+            };
+            let Some((at, bytes)) = encoded else {
+                return Ok(false);
+            };
+            crate::matcher::write_snapshot(&sh.snapshot, &bytes)?;
+            if let Ok(mut g) = sh.saved_at.lock() {
+                *g = Some(at);
+            }
+            Ok(true)
+        })
+        .await
+        .map_err(|_| Error::Io(std::io::Error::other("saving the matcher failed")))?;
+        let wrote = r?;
+        if wrote {
+            self.shared
+                .counters
+                .snapshots_saved
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(wrote)
+    }
+
+    /// Background maintenance: every `maintenance_interval`, compacts the index
+    /// when it pays and saves the matcher when its position moved; saves once more
+    /// when `stop` resolves.
+    pub async fn run_maintenance(&self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        if let Some(every) = self.shared.config.maintenance_interval {
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                let needs = self
+                    .shared
+                    .matcher
+                    .read()
+                    .map(|m| m.needs_compaction())
+                    .unwrap_or(false);
+                if needs {
+                    self.compact_now().await;
+                }
+                if let Err(e) = self.save_now().await {
+                    tracing::warn!(error = %e, "could not save the matcher");
+                }
+            }
+        } else {
+            stop.await;
+        }
+        if let Err(e) = self.save_now().await {
+            tracing::warn!(error = %e, "could not save the matcher");
+        }
     }
 
     /// Background feedback sender: flushes when woken by a new event, and every
@@ -599,6 +775,9 @@ pub async fn serve(
     let s2 = sidecar.clone();
     let rx2 = rx.clone();
     let fb = tokio::spawn(async move { s2.run_feedback(wait(rx2)).await });
+    let s3 = sidecar.clone();
+    let rx3 = rx.clone();
+    let maintenance = tokio::spawn(async move { s3.run_maintenance(wait(rx3)).await });
     let r = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -608,5 +787,6 @@ pub async fn serve(
     let _ = tx.send(true);
     let _ = sync.await;
     let _ = fb.await;
+    let _ = maintenance.await;
     r.map_err(Error::Io)
 }

@@ -270,6 +270,11 @@ impl Store {
         get_meta(&self.conn, "cursor")
     }
 
+    /// Sync records applied so far (additions and withdrawals, over all time).
+    pub fn applied(&self) -> Result<i64> {
+        get_meta(&self.conn, "applied")
+    }
+
     /// Applies one sync page atomically: its changes, its malformed records and the
     /// new cursor. Fails with [`Error::Conflict`] (and changes nothing) when the
     /// stored cursor is no longer `from_cursor`, so a page is never applied twice.

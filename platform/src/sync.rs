@@ -18,6 +18,7 @@ use takedown_protocol as p;
 
 use crate::client::{Client, RetryPolicy, with_retries};
 use crate::error::{Error, Result};
+use crate::matcher::Position;
 use crate::store::{Change, Entry, FrameValue, Malformed, PdqValue, Store};
 
 /// Largest item id the kit accepts (frame keys of the index need the bits above).
@@ -199,12 +200,13 @@ pub fn parse_entry(v: &Value, after: i64) -> std::result::Result<Change, Malform
 }
 
 /// Syncs until the service has no more changes (or `opts.max_pages` pages).
-/// `on_page` is called with each page's changes right after its commit.
+/// `on_page` is called with each page's changes and the store's position after
+/// them, right after its commit.
 pub async fn sync_once(
     client: &Client,
     store: &mut Store,
     opts: &SyncOptions,
-    on_page: &mut (dyn FnMut(&[Change]) + Send),
+    on_page: &mut (dyn FnMut(&[Change], Position) + Send),
 ) -> Result<SyncReport> {
     let mut report = SyncReport {
         cursor: store.cursor()?,
@@ -258,7 +260,13 @@ pub async fn sync_once(
             return Ok(report);
         }
         store.apply_page(cursor, page.next_cursor, &changes, &malformed)?;
-        on_page(&changes);
+        on_page(
+            &changes,
+            Position {
+                cursor: page.next_cursor,
+                applied: store.applied()?,
+            },
+        );
         report.pages += 1;
         report.malformed += malformed.len();
         for c in &changes {
@@ -289,7 +297,7 @@ pub async fn sync_loop(
     store: &mut Store,
     opts: &SyncOptions,
     interval: Duration,
-    on_page: &mut (dyn FnMut(&[Change]) + Send),
+    on_page: &mut (dyn FnMut(&[Change], Position) + Send),
     mut on_run: impl FnMut(&Result<SyncReport>) + Send,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {

@@ -68,9 +68,11 @@ async fn full_sync_then_delta_sync_applies_only_the_changes() {
     let c = client(&svc.url, &key);
 
     let mut matcher = Matcher::from_store(&store).unwrap();
-    let r = sync_once(&c, &mut store, &opts(4), &mut |ch| matcher.apply(ch))
-        .await
-        .unwrap();
+    let r = sync_once(&c, &mut store, &opts(4), &mut |ch, at| {
+        matcher.apply_page(ch, at)
+    })
+    .await
+    .unwrap();
     assert_eq!((r.pages, r.added, r.withdrawn, r.malformed), (2, 6, 0, 0));
     assert_eq!(r.cursor, svc.count("SELECT max(seq) FROM changes"));
     assert_eq!(matcher.len(), 6);
@@ -81,7 +83,7 @@ async fn full_sync_then_delta_sync_applies_only_the_changes() {
         assert!(hits.iter().all(|h| h.item_id == *id) && hits.len() == 2);
     }
     // Nothing new: an empty run.
-    let r = sync_once(&c, &mut store, &opts(4), &mut |_| {})
+    let r = sync_once(&c, &mut store, &opts(4), &mut |_, _| {})
         .await
         .unwrap();
     assert_eq!((r.pages, r.added), (0, 0));
@@ -90,9 +92,11 @@ async fn full_sync_then_delta_sync_applies_only_the_changes() {
     let more: Vec<Value> = (0..2).map(|_| random_image(&mut rng)).collect();
     let new_ids = svc.add_items(&number, &token, more.clone()).await;
     let before = store.stats().unwrap().cursor;
-    let r = sync_once(&c, &mut store, &opts(4), &mut |ch| matcher.apply(ch))
-        .await
-        .unwrap();
+    let r = sync_once(&c, &mut store, &opts(4), &mut |ch, at| {
+        matcher.apply_page(ch, at)
+    })
+    .await
+    .unwrap();
     assert_eq!((r.pages, r.added), (1, 2));
     assert!(r.cursor > before);
     assert_eq!(store.stats().unwrap().active, 8);
@@ -101,7 +105,7 @@ async fn full_sync_then_delta_sync_applies_only_the_changes() {
         new_ids[1]
     );
     // The service counts the items as synced by this platform once it asks again.
-    let _ = sync_once(&c, &mut store, &opts(4), &mut |_| {})
+    let _ = sync_once(&c, &mut store, &opts(4), &mut |_, _| {})
         .await
         .unwrap();
     let st = svc.status(&number, &token).await;
@@ -127,16 +131,18 @@ async fn a_withdrawal_leaves_the_index_before_the_next_match() {
     let mut store = Store::open(&path).unwrap();
     let c = client(&svc.url, &key);
     let mut matcher = Matcher::new();
-    sync_once(&c, &mut store, &opts(100), &mut |ch| matcher.apply(ch))
-        .await
-        .unwrap();
+    sync_once(&c, &mut store, &opts(100), &mut |ch, at| {
+        matcher.apply_page(ch, at)
+    })
+    .await
+    .unwrap();
     assert_eq!(matcher.len(), 2);
 
     svc.withdraw_item(&number, &token, ids[0]).await;
     svc.withdraw_item(&number, &token, ids[1]).await;
     let mut seen: Vec<Change> = Vec::new();
-    let r = sync_once(&c, &mut store, &opts(100), &mut |ch| {
-        matcher.apply(ch);
+    let r = sync_once(&c, &mut store, &opts(100), &mut |ch, at| {
+        matcher.apply_page(ch, at);
         seen.extend_from_slice(ch);
     })
     .await
@@ -192,7 +198,7 @@ async fn a_crash_between_pages_resumes_without_skipping_or_repeating() {
                 max_pages: Some(2),
                 ..opts(3)
             },
-            &mut |_| {},
+            &mut |_, _| {},
         )
         .await
         .unwrap();
@@ -210,7 +216,7 @@ async fn a_crash_between_pages_resumes_without_skipping_or_repeating() {
                 retry: quick_retry(1),
                 ..opts(3)
             },
-            &mut |_| {},
+            &mut |_, _| {},
         )
         .await
         .unwrap_err();
@@ -219,7 +225,7 @@ async fn a_crash_between_pages_resumes_without_skipping_or_repeating() {
     }
     // …and the next run finishes.
     let mut store = Store::open(&path).unwrap();
-    let r = sync_once(&c, &mut store, &opts(3), &mut |_| {})
+    let r = sync_once(&c, &mut store, &opts(3), &mut |_, _| {})
         .await
         .unwrap();
     assert_eq!(r.cursor, svc.count("SELECT max(seq) FROM changes"));
@@ -234,7 +240,7 @@ async fn a_crash_between_pages_resumes_without_skipping_or_repeating() {
         &client(&svc.url, &key),
         &mut fresh,
         &opts(1000),
-        &mut |_| {},
+        &mut |_, _| {},
     )
     .await
     .unwrap();
@@ -273,7 +279,7 @@ async fn a_malformed_record_is_counted_and_skipped_and_new_fields_are_ignored() 
     let path = dir.path().join("list.sqlite3");
     let mut store = Store::open(&path).unwrap();
     let c = client(&proxy.url, &key);
-    let r = sync_once(&c, &mut store, &opts(4), &mut |_| {})
+    let r = sync_once(&c, &mut store, &opts(4), &mut |_, _| {})
         .await
         .unwrap();
     assert_eq!((r.added, r.malformed), (5, 1));
@@ -314,7 +320,7 @@ async fn transient_failures_are_retried_and_rejections_stop_at_once() {
         &client(&proxy.url, &key),
         &mut store,
         &opts(10),
-        &mut |_| {},
+        &mut |_, _| {},
     )
     .await
     .unwrap();
@@ -327,7 +333,7 @@ async fn transient_failures_are_retried_and_rejections_stop_at_once() {
         &client(&proxy.url, "td_wrong_key"),
         &mut store,
         &opts(10),
-        &mut |_| {},
+        &mut |_, _| {},
     )
     .await
     .unwrap_err();

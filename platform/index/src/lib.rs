@@ -207,6 +207,25 @@ impl PdqIndex {
         self.push_segment(entries);
     }
 
+    /// Every stored `(id, hash)`, in no particular order. A compacted copy is
+    /// [`PdqIndex::from_entries`] of this: the sidecar builds it on another thread while
+    /// this index keeps serving, then swaps it in.
+    pub fn entries(&self) -> Vec<(u64, Hash)> {
+        let mut out = Vec::with_capacity(self.len);
+        for s in &self.segments {
+            out.extend(s.live_entries().map(|(id, w)| (id, to_bytes(&w))));
+        }
+        out.extend(self.delta.iter().map(|(id, w)| (*id, to_bytes(w))));
+        out
+    }
+
+    /// Rows that hold deleted entries, not yet reclaimed (a merge or
+    /// [`PdqIndex::compact`] drops them).
+    pub fn dead_rows(&self) -> usize {
+        let rows: usize = self.segments.iter().map(Segment::rows).sum();
+        (rows + self.delta.len()).saturating_sub(self.len)
+    }
+
     /// Bytes of heap memory the index holds (capacity, not just length).
     pub fn heap_bytes(&self) -> usize {
         let segs: usize = self.segments.iter().map(Segment::heap_bytes).sum();
