@@ -701,7 +701,17 @@ async fn concurrent_writers_never_make_sync_skip_an_entry(b: Backend) {
 }
 
 async fn operations_endpoints(b: Backend) {
-    let Some(s) = TestServer::start(b).await else {
+    let Some(hidden) = TestServer::start(b).await else {
+        return;
+    };
+    // Metrics show volume: off unless the operator turns them on.
+    assert_eq!(hidden.http.get("/metrics", None).await.status, 404);
+    hidden.stop().await;
+    let limits = Limits {
+        expose_metrics: true,
+        ..test_limits()
+    };
+    let Some(s) = TestServer::start_with(b, limits, None).await else {
         return;
     };
     let h = &s.http;
