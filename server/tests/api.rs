@@ -214,7 +214,7 @@ async fn unknown_case_and_wrong_token_answer_identically_and_are_throttled(b: Ba
     assert_eq!(r.status, 200, "{}", r.text());
     // The case is intact.
     let st = s.store.case_auth(&number).await.unwrap().unwrap();
-    let status = takedown_server::domain::case_status(&s.store, st.case_id)
+    let status = takedown_server::domain::case_status(&s.store, st.case_id, Default::default())
         .await
         .unwrap();
     assert_eq!(status.summary.active_items, 1);
