@@ -10,7 +10,7 @@ pub const MAX_ITEMS_PER_CASE: usize = 10_000;
 pub const MAX_FRAMES_PER_VIDEO: usize = 7200;
 /// Most feedback events accepted in one request.
 pub const MAX_FEEDBACK_EVENTS: usize = 1000;
-/// Longest opaque platform reference accepted with a feedback event.
+/// Longest opaque platform reference accepted with a feedback event, in characters.
 pub const MAX_REFERENCE_LEN: usize = 256;
 /// Shortest idempotency key of the base64url alphabet (`A-Z a-z 0-9 - _`):
 /// 22 characters carry at least 128 bits (22 × 6 = 132).

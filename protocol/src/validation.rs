@@ -122,11 +122,11 @@ impl Validate for FeedbackRequest {
                 ));
             }
             if let Some(r) = &e.reference
-                && r.len() > MAX_REFERENCE_LEN
+                && r.chars().count() > MAX_REFERENCE_LEN
             {
                 return Err(FieldError::new(
                     format!("events[{i}].reference"),
-                    format!("at most {MAX_REFERENCE_LEN} bytes"),
+                    format!("at most {MAX_REFERENCE_LEN} characters"),
                 ));
             }
             if e.item_id <= 0 {
