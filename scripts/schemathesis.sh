@@ -60,9 +60,19 @@ run_backend() {
   local url="http://$addr"
   # A real case, so the case routes are exercised with a valid token too.
   local created
-  created=$(curl -sf -H 'Content-Type: application/json' -d "{\"idempotency_key\":\"schemathesis-$(date +%s%N)\",\"attestations\":{\"person_shown_was_under_18\":true,\"submitter\":\"person_shown\"},\"items\":[{\"image\":{\"md5\":\"$(head -c16 /dev/urandom | od -An -tx1 | tr -d ' \n')\",\"sha256\":\"$(head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n')\",\"pdq\":\"$(head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n')\",\"quality\":90}}]}" "$url/v1/cases")
-  token=$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["case_token"])' <<<"$created")
-  number=$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["case_number"])' <<<"$created")
+  created=$("$VENV/bin/python" - "$url" <<'PY'
+import json, os, sys, urllib.request
+h = lambda n: os.urandom(n).hex()
+body = {"idempotency_key": h(24),
+        "attestations": {"person_shown_was_under_18": True, "submitter": "person_shown"},
+        "items": [{"image": {"md5": h(16), "sha256": h(32), "pdq": h(32), "quality": 90}}]}
+req = urllib.request.Request(sys.argv[1] + "/v1/cases", data=json.dumps(body).encode(),
+                             headers={"Content-Type": "application/json"})
+v = json.load(urllib.request.urlopen(req, timeout=10))
+print(v["case_token"], v["case_number"])
+PY
+)
+  read -r token number <<<"$created"
   local common=(--checks all --max-examples "$EXAMPLES" --seed 1 --no-color
     --suppress-health-check all --request-timeout 10 --max-response-time 5 -w 2)
   # Platform routes with the API key; case routes with the case's token;
