@@ -23,8 +23,3 @@ pub const MAX_KEY_LEN: usize = 128;
 pub const MAX_SYNC_LIMIT: u32 = 50_000;
 /// Page size used when a platform does not ask for one.
 pub const DEFAULT_SYNC_LIMIT: u32 = 10_000;
-
-/// Largest item id. Item ids are drawn at random in `1..=MAX_ITEM_ID` so that
-/// they tell nothing about how many items exist; they stay below 2^50 because
-/// the platform kit packs an item id and a frame number into 63 bits.
-pub const MAX_ITEM_ID: i64 = (1 << 50) - 1;

@@ -112,12 +112,6 @@ impl From<StoreError> for ApiError {
                 "no item with this id",
             )
             .field(format!("events[{i}].item_id")),
-            StoreError::UnknownPageStart => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                "no item with this id in the case",
-            )
-            .field("items_after"),
             StoreError::NameTaken => {
                 ApiError::new(StatusCode::CONFLICT, "name_taken", "name taken")
             }

@@ -8,8 +8,8 @@ fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Which items a status answer lists: those added after the item `after`
-/// (0: from the first), at most `limit` (never more than [`p::STATUS_ITEMS_MAX`]).
+/// Which items a status answer lists: those with an id above `after`, at
+/// most `limit` (and never more than [`p::STATUS_ITEMS_MAX`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ItemsPage {
     /// Item id to continue after (0: from the first).
@@ -29,20 +29,8 @@ pub fn assemble_status(parts: StatusParts, page: ItemsPage) -> Result<p::CaseSta
     let count_synced = |seq: i64| parts.synced_through.iter().filter(|&&s| s >= seq).count() as u32;
     let mut summary = p::CaseSummary::default();
     let mut max_active_seq = None::<i64>;
-    // Items come in the order they were added; a page starts after the item
-    // named by `after` (ids are random, so not by comparing ids).
-    let start = if page.after == 0 {
-        0
-    } else {
-        parts
-            .items
-            .iter()
-            .position(|i| i.id == page.after)
-            .map(|i| i + 1)
-            .ok_or(StoreError::UnknownPageStart)?
-    };
     let mut items = Vec::with_capacity(parts.items.len());
-    for (pos, it) in parts.items.iter().enumerate() {
+    for it in &parts.items {
         match it.state {
             p::ItemState::Active => {
                 summary.active_items += 1;
@@ -53,7 +41,7 @@ pub fn assemble_status(parts: StatusParts, page: ItemsPage) -> Result<p::CaseSta
         summary.matches += count(it.matches);
         summary.removals += count(it.removals);
         summary.reviewed_not_violating += count(it.not_violating);
-        if pos < start || items.len() > limit {
+        if it.id <= page.after || items.len() > limit {
             continue;
         }
         items.push(p::ItemStatus {

@@ -48,9 +48,6 @@ pub enum StoreError {
     /// A platform with that name exists already.
     #[error("name taken")]
     NameTaken,
-    /// A status page was asked to start after an item the case does not have.
-    #[error("unknown page start")]
-    UnknownPageStart,
     /// The database failed; only its class and SQLSTATE are kept, never its
     /// message (which can quote row values such as case numbers or hashes).
     #[error("{backend} database error: {class} ({code})")]
@@ -300,39 +297,6 @@ pub struct AddedItems {
     pub created: bool,
     /// Ids of the batch's items.
     pub item_ids: Vec<i64>,
-}
-
-/// `n` distinct random item ids (see [`p::MAX_ITEM_ID`]) for which `taken`
-/// says no; `taken` gets the candidates and returns those in use.
-pub(crate) async fn draw_item_ids<F, Fut>(n: usize, mut taken: F) -> Result<Vec<i64>, StoreError>
-where
-    F: FnMut(Vec<i64>) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<i64>, StoreError>>,
-{
-    use rand::Rng;
-    let mut ids: Vec<i64> = Vec::with_capacity(n);
-    let mut seen = std::collections::HashSet::with_capacity(n);
-    for _ in 0..8 {
-        let missing = n - ids.len();
-        if missing == 0 {
-            break;
-        }
-        let fresh: Vec<i64> = {
-            let mut rng = rand::rng();
-            std::iter::repeat_with(|| rng.random_range(1..=p::MAX_ITEM_ID))
-                .filter(|id| seen.insert(*id))
-                .take(missing)
-                .collect()
-        };
-        let used: std::collections::HashSet<i64> =
-            taken(fresh.clone()).await?.into_iter().collect();
-        ids.extend(fresh.into_iter().filter(|id| !used.contains(id)));
-    }
-    if ids.len() == n {
-        Ok(ids)
-    } else {
-        Err(StoreError::Internal("could not draw free item ids".into()))
-    }
 }
 
 /// What a withdrawal concerns.

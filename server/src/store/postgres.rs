@@ -134,23 +134,15 @@ impl PgStore {
         now: i64,
     ) -> Result<Vec<i64>, StoreError> {
         let n = items.len() as i64;
-        // Random ids (they show no volume). Two writers drawing the same id at
-        // once would make the insert fail (503, retried by the client).
         let st = tx
-            .prepare_cached("SELECT id FROM items WHERE id = ANY($1)")
+            .prepare_cached("SELECT nextval('items_id_seq') FROM generate_series(1, $1::bigint)")
             .await?;
-        let ids = super::draw_item_ids(items.len(), |cand| {
-            let st = &st;
-            async move {
-                Ok(tx
-                    .query(st, &[&cand])
-                    .await?
-                    .iter()
-                    .map(|r| r.get::<_, i64>(0))
-                    .collect())
-            }
-        })
-        .await?;
+        let ids: Vec<i64> = tx
+            .query(&st, &[&n])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let kinds: Vec<i16> = items.iter().map(|i| i.kind.code()).collect();
         let md5: Vec<&[u8]> = items.iter().map(|i| i.md5.as_slice()).collect();
         let sha: Vec<&[u8]> = items.iter().map(|i| i.sha256.as_slice()).collect();
@@ -472,7 +464,7 @@ impl Backend for PgStore {
         let st = tx
             .prepare_cached(
                 "SELECT id, kind, state, add_seq, matches, removals, not_violating, created_at, \
-                 withdrawn_at FROM items WHERE case_id = $1 ORDER BY add_seq",
+                 withdrawn_at FROM items WHERE case_id = $1 ORDER BY id",
             )
             .await?;
         let items = tx
@@ -748,7 +740,7 @@ async fn batch_item_ids(
 ) -> Result<Vec<i64>, StoreError> {
     Ok(tx
         .query(
-            "SELECT id FROM items WHERE case_id = $1 AND batch = $2 ORDER BY add_seq",
+            "SELECT id FROM items WHERE case_id = $1 AND batch = $2 ORDER BY id",
             &[&case_id, &batch],
         )
         .await?

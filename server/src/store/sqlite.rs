@@ -352,7 +352,7 @@ impl Backend for SqliteStore {
                 .ok_or(StoreError::NotFound)?;
             let mut st = db.prepare_cached(
                 "SELECT id, kind, state, add_seq, matches, removals, not_violating, created_at, \
-                 withdrawn_at FROM items WHERE case_id = ? ORDER BY add_seq",
+                 withdrawn_at FROM items WHERE case_id = ? ORDER BY id",
             )?;
             let rows = st
                 .query_map([case_id], |r| {
@@ -695,27 +695,13 @@ fn insert_items(
     now: i64,
 ) -> Result<Vec<i64>, StoreError> {
     let mut ids = Vec::with_capacity(items.len());
-    // Random ids (they show no volume); the single writer makes the check exact.
-    let mut exists = db.prepare_cached("SELECT EXISTS(SELECT 1 FROM items WHERE id = ?)")?;
-    let drawn = futures_lite_block_on(super::draw_item_ids(items.len(), |cand| {
-        let r = cand
-            .into_iter()
-            .filter_map(|id| match exists.query_row([id], |r| r.get::<_, bool>(0)) {
-                Ok(true) => Some(Ok(id)),
-                Ok(false) => None,
-                Err(e) => Some(Err(StoreError::from(e))),
-            })
-            .collect::<Result<Vec<i64>, StoreError>>();
-        std::future::ready(r)
-    }))?;
     let mut ins = db.prepare_cached(
-        "INSERT INTO items (id, case_id, batch, kind, state, md5, sha256, pdq, quality, frames, \
-         add_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO items (case_id, batch, kind, state, md5, sha256, pdq, quality, frames, \
+         add_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     let mut chg = db.prepare_cached("INSERT INTO changes (seq, item_id, op) VALUES (?, ?, ?)")?;
-    for ((seq, it), id) in (next_seq(db)?..).zip(items.iter()).zip(drawn) {
+    for (seq, it) in (next_seq(db)?..).zip(items.iter()) {
         ins.execute(params![
-            id,
             case_id,
             batch,
             it.kind.code(),
@@ -728,6 +714,7 @@ fn insert_items(
             seq,
             now
         ])?;
+        let id = db.last_insert_rowid();
         chg.execute(params![seq, id, p::SyncOp::Add.code()])?;
         ids.push(id);
     }
@@ -736,7 +723,7 @@ fn insert_items(
 
 fn batch_item_ids(db: &Connection, case_id: i64, batch: i64) -> Result<Vec<i64>, StoreError> {
     let mut st =
-        db.prepare_cached("SELECT id FROM items WHERE case_id = ? AND batch = ? ORDER BY add_seq")?;
+        db.prepare_cached("SELECT id FROM items WHERE case_id = ? AND batch = ? ORDER BY id")?;
     let rows = st.query_map(params![case_id, batch], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -753,16 +740,4 @@ fn insert_event(db: &Connection, case_id: i64, at: i64, e: NewEvent) -> Result<(
         e.count as i64
     ])?;
     Ok(())
-}
-
-/// Runs a future that never waits (the id check on the writer's own
-/// connection) to completion on the current thread.
-fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
 }
