@@ -62,6 +62,12 @@ scripts/pytx-tests.sh 2>&1 | tee "$log/pytx.log"
 count "$log/pytx.log" '/^pytx: [0-9]+ passed, [0-9]+ failed/ { p = $2; f = $4 } END { print p+0, f+0 }'
 skipped=$((skipped + $(awk '/^pytx: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { s = $6 } END { print s+0 }' "$log/pytx.log")))
 
+step "Schemathesis against the service (SQLite and PostgreSQL)"
+scripts/schemathesis.sh 2>&1 | tee "$log/schemathesis.log"
+[ "${PIPESTATUS[0]}" = 0 ] || broken+=("schemathesis")
+count "$log/schemathesis.log" '/^schemathesis: [0-9]+ passed, [0-9]+ failed/ { p = $2; f = $4 } END { print p+0, f+0 }'
+skipped=$((skipped + $(awk '/^schemathesis: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { s = $6 } END { print s+0 }' "$log/schemathesis.log")))
+
 echo
 if [ ${#broken[@]} -gt 0 ]; then
   echo "FAILED steps: ${broken[*]}"

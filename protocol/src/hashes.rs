@@ -110,7 +110,15 @@ impl Quality {
 
 impl<'de> Deserialize<'de> for Quality {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = i64::deserialize(d)?;
+        // JSON Schema's `integer` includes `7.0`: accept integral numbers in
+        // either notation, nothing else.
+        let f = f64::deserialize(d)?;
+        if f.fract() != 0.0 || !f.is_finite() {
+            return Err(de::Error::custom(format_args!(
+                "quality must be an integer between 0 and 100, got {f}"
+            )));
+        }
+        let v = f as i64;
         if (0..=100).contains(&v) {
             Ok(Self(v as u8))
         } else {

@@ -10,10 +10,13 @@ pub const MAX_ITEMS_PER_CASE: usize = 10_000;
 pub const MAX_FRAMES_PER_VIDEO: usize = 7200;
 /// Most feedback events accepted in one request.
 pub const MAX_FEEDBACK_EVENTS: usize = 1000;
-/// Longest opaque platform reference accepted with a feedback event.
+/// Longest opaque platform reference accepted with a feedback event, in characters.
 pub const MAX_REFERENCE_LEN: usize = 256;
-/// Shortest accepted idempotency key (clients should send ≥ 128 random bits).
-pub const MIN_IDEMPOTENCY_KEY_LEN: usize = 16;
+/// Shortest idempotency key of the base64url alphabet (`A-Z a-z 0-9 - _`):
+/// 22 characters carry at least 128 bits (22 × 6 = 132).
+pub const MIN_IDEMPOTENCY_KEY_LEN: usize = 22;
+/// Shortest idempotency key made only of hex digits: 32 carry 128 bits.
+pub const MIN_HEX_IDEMPOTENCY_KEY_LEN: usize = 32;
 /// Longest accepted idempotency key or feedback event id.
 pub const MAX_KEY_LEN: usize = 128;
 /// Largest page a platform may ask for when syncing.

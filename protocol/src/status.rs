@@ -130,8 +130,29 @@ pub struct CaseStatus {
     pub created_at: i64,
     /// Totals.
     pub summary: CaseSummary,
-    /// Every item, oldest first.
+    /// The items, oldest first: all of them, or one page (see
+    /// [`CaseStatus::items_total`]).
     pub items: Vec<ItemStatus>,
-    /// Events, oldest first.
+    /// Events, oldest first: the newest [`STATUS_TIMELINE_MAX`] of them.
     pub timeline: Vec<TimelineEvent>,
+    /// How many items the case has, present only when `items` is one page of
+    /// them (a large case, or a request with `items_after`/`items_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_total: Option<u32>,
+    /// Pass as `items_after` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_items_after: Option<i64>,
+    /// Older timeline events left out (absent when none were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub timeline_omitted: u32,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Items in one status answer at most (the default page size).
+pub const STATUS_ITEMS_MAX: u32 = 500;
+
+/// Timeline events in one status answer at most (the newest).
+pub const STATUS_TIMELINE_MAX: usize = 200;

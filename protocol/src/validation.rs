@@ -10,11 +10,22 @@ pub trait Validate {
     fn validate(&self) -> Result<(), FieldError>;
 }
 
+/// An idempotency key must be able to carry 128 bits: at least
+/// [`MIN_IDEMPOTENCY_KEY_LEN`] base64url characters, or
+/// [`MIN_HEX_IDEMPOTENCY_KEY_LEN`] when every character is a hex digit.
 fn check_idempotency_key(field: &str, k: &str) -> Result<(), FieldError> {
     if k.len() < MIN_IDEMPOTENCY_KEY_LEN || k.len() > MAX_KEY_LEN {
         return Err(FieldError::new(
             field,
             format!("must be {MIN_IDEMPOTENCY_KEY_LEN} to {MAX_KEY_LEN} characters"),
+        ));
+    }
+    if k.len() < MIN_HEX_IDEMPOTENCY_KEY_LEN && k.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "a key of hex digits only must have at least {MIN_HEX_IDEMPOTENCY_KEY_LEN} (128 bits)"
+            ),
         ));
     }
     if !k
@@ -111,11 +122,11 @@ impl Validate for FeedbackRequest {
                 ));
             }
             if let Some(r) = &e.reference
-                && r.len() > MAX_REFERENCE_LEN
+                && r.chars().count() > MAX_REFERENCE_LEN
             {
                 return Err(FieldError::new(
                     format!("events[{i}].reference"),
-                    format!("at most {MAX_REFERENCE_LEN} bytes"),
+                    format!("at most {MAX_REFERENCE_LEN} characters"),
                 ));
             }
             if e.item_id <= 0 {
@@ -246,7 +257,7 @@ mod tests {
 
     fn body(item: &str) -> String {
         format!(
-            r#"{{"idempotency_key":"abcdefghijklmnop","attestations":{{"person_shown_was_under_18":true,"submitter":"person_shown"}},"items":[{item}]}}"#
+            r#"{{"idempotency_key":"abcdefghijklmnopqrstuv","attestations":{{"person_shown_was_under_18":true,"submitter":"person_shown"}},"items":[{item}]}}"#
         )
     }
 

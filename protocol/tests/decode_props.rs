@@ -88,7 +88,7 @@ fn valid_case() -> impl Strategy<Value = CreateCaseRequest> {
             })
         });
     (
-        "[A-Za-z0-9_-]{16,40}",
+        "[g-z_-][A-Za-z0-9_-]{21,40}",
         proptest::collection::vec(prop_oneof![image, video], 1..5),
         any::<bool>(),
     )

@@ -139,15 +139,26 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
+impl ApiError {
+    fn body(self) -> ErrorBody {
+        ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 field: self.field,
                 message: self.message,
             },
-        };
-        (self.status, Json(body)).into_response()
+        }
+    }
+
+    /// The JSON body of this error, serialised.
+    pub fn body_bytes(self) -> Vec<u8> {
+        serde_json::to_vec(&self.body()).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        (status, Json(self.body())).into_response()
     }
 }

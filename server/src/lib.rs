@@ -15,6 +15,7 @@ pub mod limits;
 pub mod metrics;
 pub mod secrets;
 pub mod store;
+pub mod transport;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,7 +50,23 @@ pub struct Limits {
     pub max_auth_failures: u32,
     /// Window for `max_auth_failures`.
     pub auth_failure_window: Duration,
+    /// Longest time to receive a request head, from its first byte (or from
+    /// the accept, for the first request of a connection).
+    pub header_read_timeout: Duration,
+    /// Longest time to receive a request body, from the end of its head.
+    pub body_read_timeout: Duration,
+    /// Longest wait for the next request on a kept-alive connection.
+    pub idle_timeout: Duration,
+    /// Connections served at once (a few more answer only `/healthz`).
+    pub max_connections: usize,
+    /// After a shutdown request, how long open connections may take to finish.
+    pub shutdown_grace: Duration,
+    /// Whether `/metrics` is served on the main listener.
+    pub expose_metrics: bool,
 }
+
+/// Longest request URI in bytes (414 above it).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -59,6 +76,12 @@ impl Default for Limits {
             rate_burst: 100,
             max_auth_failures: 10,
             auth_failure_window: Duration::from_secs(15 * 60),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+            expose_metrics: false,
         }
     }
 }
@@ -86,8 +109,11 @@ pub fn router(store: Store, limits: Limits) -> Router {
         throttle: AuthThrottle::new(limits.max_auth_failures, limits.auth_failure_window),
         limits: limits.clone(),
     });
-    Router::new()
-        .route("/v1/cases", post(api::cases::create))
+    let mut r = Router::new();
+    if limits.expose_metrics {
+        r = r.route("/metrics", get(api::ops::metrics));
+    }
+    r.route("/v1/cases", post(api::cases::create))
         .route("/v1/cases/{case_number}", get(api::cases::status))
         .route("/v1/cases/{case_number}/items", post(api::cases::add_items))
         .route(
@@ -107,7 +133,6 @@ pub fn router(store: Store, limits: Limits) -> Router {
         )
         .route("/v1/openapi.json", get(api::ops::openapi))
         .route("/healthz", get(api::ops::healthz))
-        .route("/metrics", get(api::ops::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -137,7 +162,19 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let exempt = route == "/healthz" || route == "/metrics";
+    let mut req = req;
+    req.extensions_mut().insert(api::BodyDeadline(
+        tokio::time::Instant::now() + st.limits.body_read_timeout,
+    ));
     let resp = match ip {
+        _ if req.uri().path_and_query().map_or(0, |p| p.as_str().len()) > MAX_URI_BYTES => {
+            ApiError::new(
+                axum::http::StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                "the request URI is too long",
+            )
+            .into_response()
+        }
         Some(ip) if !exempt && !st.rate.allow(ip) => {
             Metrics::add(&st.metrics.rate_limited, 1);
             ApiError::rate_limited("too many requests; slow down").into_response()
@@ -170,20 +207,16 @@ fn json_errors(resp: Response) -> Response {
 }
 
 /// Serves until `shutdown` resolves, then stops accepting connections,
-/// finishes in-flight requests and closes the store.
+/// finishes in-flight requests (for at most [`Limits::shutdown_grace`]) and
+/// closes the store. See [`transport`] for the per-connection limits.
 pub async fn serve(
     listener: TcpListener,
     store: Store,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(store.clone(), limits);
-    let r = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let app = router(store.clone(), limits.clone());
+    let r = transport::run(listener, app, &limits, shutdown).await;
     store.close().await;
     r
 }

@@ -57,6 +57,24 @@ enum Cmd {
         /// Largest request body in bytes.
         #[arg(long, default_value_t = takedown_server::DEFAULT_MAX_BODY_BYTES)]
         max_body_bytes: usize,
+        /// Seconds to receive a request head.
+        #[arg(long, default_value_t = 10.0)]
+        header_timeout: f64,
+        /// Seconds to receive a request body, from the end of its head.
+        #[arg(long, default_value_t = 30.0)]
+        body_timeout: f64,
+        /// Seconds a kept-alive connection may wait for its next request.
+        #[arg(long, default_value_t = 60.0)]
+        idle_timeout: f64,
+        /// Connections served at once (16 more answer only /healthz).
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
+        /// Seconds open connections get to finish after SIGTERM.
+        #[arg(long, default_value_t = 10.0)]
+        shutdown_grace: f64,
+        /// Serve Prometheus metrics at /metrics (off by default: they show volume).
+        #[arg(long)]
+        metrics: bool,
         /// Log format.
         #[arg(long, value_parser = ["text", "json"], default_value = "text")]
         log_format: String,
@@ -136,6 +154,10 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
+fn secs(v: f64, name: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(v).map_err(|_| format!("{name}: not a duration in seconds: {v}"))
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
         Cmd::Serve {
@@ -145,6 +167,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             rate_burst,
             max_auth_failures,
             max_body_bytes,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
+            max_connections,
+            shutdown_grace,
+            metrics,
             log_format,
         } => {
             init_logs(&log_format);
@@ -162,6 +190,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 rate_burst,
                 max_auth_failures,
                 auth_failure_window: Duration::from_secs(15 * 60),
+                header_read_timeout: secs(header_timeout, "--header-timeout")?,
+                body_read_timeout: secs(body_timeout, "--body-timeout")?,
+                idle_timeout: secs(idle_timeout, "--idle-timeout")?,
+                max_connections,
+                shutdown_grace: secs(shutdown_grace, "--shutdown-grace")?,
+                expose_metrics: metrics,
             };
             takedown_server::serve(listener, store, limits, shutdown_signal())
                 .await

@@ -429,3 +429,74 @@ async fn admin_command_creates_lists_and_revokes_platform_keys(b: Backend) {
     let _ = Path::new(BIN);
     db.drop_schema().await;
 }
+
+/// A half-open connection (a request head and part of its body, then
+/// silence) does not keep the process alive past the shutdown grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_within_the_grace_period_despite_a_half_open_connection() {
+    let Some(db) = TestDb::new(Backend::Sqlite).await else {
+        return;
+    };
+    // Deadlines far longer than the grace period: only the grace ends it.
+    let log = db.dir.path().join("half-open-2.log");
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(db.cli_args())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--shutdown-grace",
+            "1",
+            "--header-timeout",
+            "120",
+            "--body-timeout",
+            "120",
+        ])
+        .env_remove("TAKEDOWN_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .expect("address line")
+        .parse()
+        .expect("address");
+    let mut half = std::net::TcpStream::connect(addr).expect("connect");
+    half.write_all(
+        b"POST /v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"idem",
+    )
+    .unwrap();
+    let mut head_only = std::net::TcpStream::connect(addr).expect("connect");
+    head_only.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let st = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        if t.elapsed() > Duration::from_secs(8) {
+            let _ = child.kill();
+            panic!(
+                "still running {:?} after SIGTERM; log: {}",
+                t.elapsed(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(st.success(), "exit status {st:?}");
+    drop((half, head_only));
+}

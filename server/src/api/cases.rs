@@ -1,7 +1,7 @@
 //! `/v1/cases…`: the victim's side (open, read, add, withdraw).
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use takedown_protocol as p;
@@ -24,9 +24,45 @@ pub async fn create(State(st): St, JsonBody(body): JsonBody) -> Result<Response,
     Ok(json(created_or_ok(resp.created), &resp))
 }
 
-/// `GET /v1/cases/{case_number}`
-pub async fn status(State(st): St, case: CaseAccess) -> Result<Response, ApiError> {
-    let status = domain::case_status(&st.store, case.case_id).await?;
+/// Parses `items_after` and `items_limit` (other parameters are ignored, as
+/// they always were).
+fn items_page(q: Option<&str>) -> Result<domain::ItemsPage, ApiError> {
+    let mut page = domain::ItemsPage::default();
+    for pair in q.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let bad = |f: &str, m: String| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", m).field(f.to_string())
+        };
+        match k {
+            "items_after" => {
+                page.after = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|a| *a >= 0)
+                    .ok_or_else(|| bad(k, "must be a non-negative integer".into()))?
+            }
+            "items_limit" => {
+                page.limit = Some(
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|l| (1..=p::STATUS_ITEMS_MAX).contains(l))
+                        .ok_or_else(|| bad(k, format!("must be 1 to {}", p::STATUS_ITEMS_MAX)))?,
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok(page)
+}
+
+/// `GET /v1/cases/{case_number}[?items_after=ID&items_limit=N]`
+pub async fn status(
+    State(st): St,
+    case: CaseAccess,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let page = items_page(q.as_deref())?;
+    let status = domain::case_status(&st.store, case.case_id, page).await?;
     Ok(json(StatusCode::OK, &status))
 }
 

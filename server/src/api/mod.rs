@@ -78,8 +78,14 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// When the request body must have arrived (set by the request middleware
+/// from [`crate::Limits::body_read_timeout`]).
+#[derive(Clone, Copy, Debug)]
+pub struct BodyDeadline(pub tokio::time::Instant);
+
 /// A request body declared as `application/json` (415 otherwise), read
-/// within the body limit (413). Parsing is the handler's, by `p::decode`.
+/// within the body limit (413) and before the [`BodyDeadline`] (408).
+/// Parsing is the handler's, by `p::decode`.
 pub struct JsonBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
@@ -94,7 +100,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             )
             .field("Content-Type"));
         }
-        let body = Bytes::from_request(req, state).await;
+        let deadline = req.extensions().get::<BodyDeadline>().copied();
+        let body = match deadline {
+            Some(BodyDeadline(at)) => {
+                match tokio::time::timeout_at(at, Bytes::from_request(req, state)).await {
+                    Ok(b) => b,
+                    Err(_) => {
+                        return Err(ApiError::new(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "body_timeout",
+                            "the request body did not arrive in time",
+                        ));
+                    }
+                }
+            }
+            None => Bytes::from_request(req, state).await,
+        };
         body_bytes(body).map(JsonBody)
     }
 }
@@ -111,6 +132,7 @@ pub(crate) fn json_error_for(status: StatusCode) -> ApiError {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
         StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
         s if s.is_server_error() => "unavailable",
         _ => "error",
     };

@@ -14,7 +14,7 @@ use takedown_protocol as p;
 use crate::secrets;
 use crate::store::{InsertCase, NewBatch, NewCase, NewItem, Store, StoreError, WithdrawTarget};
 
-pub use views::{assemble_status, decode_frames, sync_entry};
+pub use views::{ItemsPage, assemble_status, decode_frames, sync_entry};
 
 fn canonical<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|_| StoreError::Internal("encoding failed".into()))
@@ -134,8 +134,12 @@ pub async fn withdraw(
 }
 
 /// What the victim sees.
-pub async fn case_status(store: &Store, case_id: i64) -> Result<p::CaseStatus, StoreError> {
-    assemble_status(store.case_status_parts(case_id).await?)
+pub async fn case_status(
+    store: &Store,
+    case_id: i64,
+    page: ItemsPage,
+) -> Result<p::CaseStatus, StoreError> {
+    assemble_status(store.case_status_parts(case_id).await?, page)
 }
 
 /// One sync page after `cursor`; asking from a cursor records that the

@@ -8,9 +8,24 @@ fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Which items a status answer lists: those with an id above `after`, at
+/// most `limit` (and never more than [`p::STATUS_ITEMS_MAX`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemsPage {
+    /// Item id to continue after (0: from the first).
+    pub after: i64,
+    /// Items wanted; `None` for the default page size.
+    pub limit: Option<u32>,
+}
+
 /// The status answer: per item, how many platforms' sync has passed its
-/// addition; totals; the timeline.
-pub fn assemble_status(parts: StatusParts) -> Result<p::CaseStatus, StoreError> {
+/// addition; totals over every item; one page of items; the newest part of
+/// the timeline. The answer's size is bounded whatever the case holds.
+pub fn assemble_status(parts: StatusParts, page: ItemsPage) -> Result<p::CaseStatus, StoreError> {
+    let limit = page
+        .limit
+        .unwrap_or(p::STATUS_ITEMS_MAX)
+        .min(p::STATUS_ITEMS_MAX) as usize;
     let count_synced = |seq: i64| parts.synced_through.iter().filter(|&&s| s >= seq).count() as u32;
     let mut summary = p::CaseSummary::default();
     let mut max_active_seq = None::<i64>;
@@ -26,6 +41,9 @@ pub fn assemble_status(parts: StatusParts) -> Result<p::CaseStatus, StoreError> 
         summary.matches += count(it.matches);
         summary.removals += count(it.removals);
         summary.reviewed_not_violating += count(it.not_violating);
+        if it.id <= page.after || items.len() > limit {
+            continue;
+        }
         items.push(p::ItemStatus {
             item_id: it.id,
             kind: it.kind,
@@ -39,8 +57,19 @@ pub fn assemble_status(parts: StatusParts) -> Result<p::CaseStatus, StoreError> 
         });
     }
     summary.platforms_synced_all = max_active_seq.map_or(0, count_synced);
-    let timeline = parts
-        .events
+    // One more than the page was collected to know whether another follows.
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let paged = more || page.after > 0 || page.limit.is_some();
+    let next_items_after = if more {
+        items.last().map(|i| i.item_id)
+    } else {
+        None
+    };
+    let mut events = parts.events;
+    let timeline_omitted = events.len().saturating_sub(p::STATUS_TIMELINE_MAX);
+    events.drain(..timeline_omitted);
+    let timeline = events
         .into_iter()
         .map(|e| p::TimelineEvent {
             at: e.at,
@@ -54,8 +83,11 @@ pub fn assemble_status(parts: StatusParts) -> Result<p::CaseStatus, StoreError> 
         state: parts.state,
         created_at: parts.created_at,
         summary,
+        items_total: paged.then(|| count(parts.items.len() as i64)),
         items,
         timeline,
+        next_items_after,
+        timeline_omitted: count(timeline_omitted as i64),
     })
 }
 

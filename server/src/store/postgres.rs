@@ -20,7 +20,10 @@ use super::codes::{self, Code};
 use super::*;
 use crate::domain::rules::{self, AddSnapshot, Admission, NewEvent, PriorBatch, WithdrawSnapshot};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_feedback_outcomes.sql"),
+];
 /// Advisory lock key that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7464_6d69_6772;
 
@@ -483,7 +486,7 @@ impl Backend for PgStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let st = tx
-            .prepare_cached("SELECT synced_through FROM platforms")
+            .prepare_cached("SELECT synced_through FROM platforms WHERE revoked_at IS NULL")
             .await?;
         let synced_through = tx.query(&st, &[]).await?.iter().map(|r| r.get(0)).collect();
         let st = tx
@@ -614,6 +617,26 @@ impl Backend for PgStore {
                 new_rows.push(r);
             }
         }
+        // Only the first report of an outcome by a platform on an item counts
+        // (rows are in item order: the same lock order as the counters).
+        let new_count = new_rows.len() as u32;
+        let first = tx
+            .prepare_cached(
+                "INSERT INTO feedback_outcomes (item_id, outcome, platform_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        let mut counted = Vec::with_capacity(new_rows.len());
+        for r in new_rows {
+            if tx
+                .execute(&first, &[&r.item_id, &r.outcome.as_str(), &platform_id])
+                .await?
+                > 0
+            {
+                counted.push(r);
+            }
+        }
+        let new_rows = counted;
         for r in &new_rows {
             insert_event(&tx, r.case_id, now, r.event).await?;
         }
@@ -628,7 +651,7 @@ impl Backend for PgStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok(new_rows.len() as u32)
+        Ok(new_count)
         }).await
     }
 

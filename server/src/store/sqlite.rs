@@ -22,7 +22,10 @@ use super::*;
 use crate::domain::rules::{self, AddSnapshot, Admission, NewEvent, PriorBatch, WithdrawSnapshot};
 
 const MAX_BATCH: usize = 256;
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_feedback_outcomes.sql"),
+];
 
 type Finisher = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Finisher) + Send>;
@@ -379,7 +382,8 @@ impl Backend for SqliteStore {
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            let mut st = db.prepare_cached("SELECT synced_through FROM platforms")?;
+            let mut st =
+                db.prepare_cached("SELECT synced_through FROM platforms WHERE revoked_at IS NULL")?;
             let synced_through = st
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<Vec<i64>, _>>()?;
@@ -512,6 +516,19 @@ impl Backend for SqliteStore {
                     new_rows.push(r);
                 }
             }
+            // Only the first report of an outcome by a platform on an item counts.
+            let new_count = new_rows.len() as u32;
+            let mut first = db.prepare_cached(
+                "INSERT INTO feedback_outcomes (item_id, outcome, platform_id) VALUES (?, ?, ?) \
+                 ON CONFLICT DO NOTHING",
+            )?;
+            let mut counted = Vec::with_capacity(new_rows.len());
+            for r in new_rows {
+                if first.execute(params![r.item_id, r.outcome.as_str(), platform_id])? > 0 {
+                    counted.push(r);
+                }
+            }
+            let new_rows = counted;
             let mut upd = db.prepare_cached(
                 "UPDATE items SET matches = matches + ?, removals = removals + ?, \
                  not_violating = not_violating + ? WHERE id = ?",
@@ -522,7 +539,7 @@ impl Backend for SqliteStore {
             for r in &new_rows {
                 insert_event(db, r.case_id, now, r.event)?;
             }
-            Ok(new_rows.len() as u32)
+            Ok(new_count)
         })
         .await
     }
