@@ -422,17 +422,27 @@ async fn run(args: &Args) -> std::result::Result<(), Stop> {
     steps.say(
         "teen",
         &format!(
-            "opens the case's status: found {} times, removed {} times; {} platform(s) hold every photo of the case",
+            "opens the case's status: {} photos found and {} removed by platforms; {} platform(s) hold every photo of the case",
             status.totals.matches, status.totals.removals, status.totals.platforms_synced_all
         ),
         t.elapsed(),
     );
     for (p, (m, r)) in &per_photo {
-        steps.detail(&format!("photo {}: found {m}, removed {r}", p + 1));
+        steps.detail(&format!(
+            "photo {}: found on {m} platform(s), removed on {r}",
+            p + 1
+        ));
     }
+    // One platform counts once per photo and outcome (ADR 0109), however many
+    // copies of the photo it found.
+    let photos_found = found
+        .iter()
+        .map(|(_, item)| *item)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     check(
-        status.totals.matches as usize == found.len()
-            && status.totals.removals as usize == found.len()
+        status.totals.matches as usize == photos_found
+            && status.totals.removals as usize == photos_found
             && status.totals.platforms_synced_all == 1,
         || {
             format!(
@@ -440,8 +450,8 @@ async fn run(args: &Args) -> std::result::Result<(), Stop> {
                 status.totals.matches,
                 status.totals.removals,
                 status.totals.platforms_synced_all,
-                found.len(),
-                found.len()
+                photos_found,
+                photos_found
             )
         },
     )?;
