@@ -567,6 +567,23 @@ async fn soak(args: &Args) {
     let start = Instant::now();
     let mut next_print = Duration::ZERO;
     let mut samples: Vec<f64> = Vec::new();
+    // One row of the soak table; returns the RSS it printed.
+    let sample_row = |http: reqwest::Client, base: String| {
+        let done = done.clone();
+        async move {
+            let v = health(http, base).await;
+            let rss = rss_mb();
+            println!(
+                "| {:.0} | {:.1} | {} | {} | {} |",
+                start.elapsed().as_secs_f64(),
+                rss,
+                v["entries"],
+                v["cursor"],
+                done.load(std::sync::atomic::Ordering::Relaxed)
+            );
+            rss
+        }
+    };
     while start.elapsed() < Duration::from_secs(args.soak_secs) {
         let tick = Instant::now();
         open_cases.push_back(create_case(&http, &svc.url, args.soak_churn, &mut rng).await);
@@ -582,17 +599,7 @@ async fn soak(args: &Args) {
             assert!(r.status().is_success(), "withdraw: {}", r.status());
         }
         if start.elapsed() >= next_print {
-            let v = health(http.clone(), base.clone()).await;
-            let rss = rss_mb();
-            samples.push(rss);
-            println!(
-                "| {:.0} | {:.1} | {} | {} | {} |",
-                start.elapsed().as_secs_f64(),
-                rss,
-                v["entries"],
-                v["cursor"],
-                done.load(std::sync::atomic::Ordering::Relaxed)
-            );
+            samples.push(sample_row(http.clone(), base.clone()).await);
             next_print += interval;
         }
         if let Some(rest) = Duration::from_secs(1).checked_sub(tick.elapsed()) {
@@ -601,17 +608,7 @@ async fn soak(args: &Args) {
     }
     stop_matching.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = matcher_task.await;
-    let v = health(http.clone(), base.clone()).await;
-    let rss = rss_mb();
-    samples.push(rss);
-    println!(
-        "| {:.0} | {:.1} | {} | {} | {} |",
-        start.elapsed().as_secs_f64(),
-        rss,
-        v["entries"],
-        v["cursor"],
-        done.load(std::sync::atomic::Ordering::Relaxed)
-    );
+    samples.push(sample_row(http.clone(), base.clone()).await);
     // Flat: the second half's peak within 10 % of the first half's peak (after
     // the first sample, which is taken before the allocator has settled).
     let half = samples.len() / 2;
