@@ -6,15 +6,35 @@ use rusqlite::{OptionalExtension, params};
 use takedown_protocol as p;
 
 use super::App;
-use super::crypto::row_purpose;
+use super::crypto::{Sealer, row_purpose};
 use super::eligibility::SubmitterRole;
 use super::error::{Error, Result};
 use super::outbox::OutboxState;
 use super::selection::MediaKind;
 
-/// A stored fingerprint in hex, or [`Error::Corrupt`].
-fn stored_hex<T>(parse: fn(&str) -> Option<T>, s: &str) -> Result<T> {
-    parse(s).ok_or(Error::Corrupt)
+/// Associated data of an item's sealed fingerprints (bound to its row).
+pub(crate) fn fingerprints_purpose(item_id: i64) -> String {
+    row_purpose("items", item_id, "fingerprints")
+}
+
+/// Seals an item's fingerprints (its wire form) for `items.fingerprints`.
+pub(crate) fn seal_fingerprints(
+    sealer: &Sealer,
+    item_id: i64,
+    item: &p::ItemInput,
+) -> Result<Vec<u8>> {
+    sealer.seal(&fingerprints_purpose(item_id), &serde_json::to_vec(item)?)
+}
+
+/// Opens `items.fingerprints`: [`Error::WrongKey`] when it does not open for this
+/// row, [`Error::Corrupt`] when what it holds is not an item's fingerprints.
+pub(crate) fn open_fingerprints(
+    sealer: &Sealer,
+    item_id: i64,
+    sealed: &[u8],
+) -> Result<p::ItemInput> {
+    let plain = sealer.open(&fingerprints_purpose(item_id), sealed)?;
+    serde_json::from_slice(&plain).map_err(|_| Error::Corrupt)
 }
 
 /// Where a case stands.
@@ -162,56 +182,64 @@ impl App {
             .ok_or(Error::NotFound("case"))
     }
 
-    /// Items of one case (or of every case), oldest first, labels opened.
+    /// Items of one case (or of every case), oldest first, fingerprints and
+    /// labels opened.
     pub fn list_items(&self, case_id: Option<i64>) -> Result<Vec<HistoryItem>> {
         self.db.read(|tx| {
             let mut stmt = tx.prepare_cached(
-                "SELECT id, case_id, kind, md5, sha256, pdq, quality,
-                   coalesce(json_array_length(frames), 0),
-                   (SELECT count(*) FROM json_each(items.frames) WHERE json_extract(value, '$.quality') >= ?2),
-                   label, state, remote_id, added_at
+                "SELECT id, case_id, kind, fingerprints, label, state, remote_id, added_at
                  FROM items WHERE ?1 IS NULL OR case_id = ?1 ORDER BY id",
             )?;
-            // The usable-frame rule (quality ≥ the protocol's minimum), in SQL.
-            let mut rows = stmt.query(params![case_id, p::PDQ_MIN_QUALITY])?;
+            let mut rows = stmt.query(params![case_id])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
                 let kind: MediaKind = r.get(2)?;
-                let quality: Option<p::Quality> = match r.get::<_, Option<u8>>(6)? {
-                    Some(q) => Some(p::Quality::new(q).ok_or(Error::Corrupt)?),
-                    None => None,
+                let sealed: Vec<u8> = r.get(3)?;
+                let wire = open_fingerprints(&self.sealer, id, &sealed)?;
+                let label: Option<Vec<u8>> = r.get(4)?;
+                let (md5, sha256, pdq, quality, frame_count, low_quality) = match (&wire, kind) {
+                    (p::ItemInput::Image(f), MediaKind::Image) => (
+                        f.md5,
+                        f.sha256,
+                        Some(f.pdq),
+                        Some(f.quality),
+                        0,
+                        f.quality.get() < p::PDQ_MIN_QUALITY,
+                    ),
+                    (p::ItemInput::Video(f), MediaKind::Video) => (
+                        f.md5,
+                        f.sha256,
+                        None,
+                        None,
+                        f.frames.len() as u32,
+                        // The usable-frame rule: quality ≥ the protocol's minimum.
+                        !f.frames
+                            .iter()
+                            .any(|fr| fr.quality.get() >= p::PDQ_MIN_QUALITY),
+                    ),
+                    _ => return Err(Error::Corrupt),
                 };
-                let usable_frames: i64 = r.get(8)?;
-                let label: Option<Vec<u8>> = r.get(9)?;
-                let pdq: Option<String> = r.get(5)?;
                 out.push(HistoryItem {
-                    id: r.get(0)?,
+                    id,
                     case_id: r.get(1)?,
                     kind,
-                    md5: stored_hex(p::Md5::from_hex, &r.get::<_, String>(3)?)?,
-                    sha256: stored_hex(p::Sha256::from_hex, &r.get::<_, String>(4)?)?,
-                    pdq: match pdq {
-                        Some(h) => Some(stored_hex(p::Pdq::from_hex, &h)?),
-                        None => None,
-                    },
+                    md5,
+                    sha256,
+                    pdq,
                     quality,
-                    frame_count: r.get::<_, i64>(7)? as u32,
-                    low_quality: match kind {
-                        MediaKind::Image => {
-                            quality.is_none_or(|q| q.get() < p::PDQ_MIN_QUALITY)
-                        }
-                        MediaKind::Video => usable_frames == 0,
-                    },
+                    frame_count,
+                    low_quality,
                     label: match label {
                         Some(l) => Some(
                             self.sealer
-                                .open_str(&row_purpose("items", r.get(0)?, "label"), &l)?,
+                                .open_str(&row_purpose("items", id, "label"), &l)?,
                         ),
                         None => None,
                     },
-                    state: r.get(10)?,
-                    service_item_id: r.get(11)?,
-                    added_at: r.get(12)?,
+                    state: r.get(5)?,
+                    service_item_id: r.get(6)?,
+                    added_at: r.get(7)?,
                 });
             }
             Ok(out)

@@ -263,8 +263,17 @@ impl App {
             if v == 3 {
                 reseal_bound_to_rows(tx, &sealer)?;
             }
+            if v == 4 {
+                seal_fingerprints(tx, &sealer)?;
+            }
             Ok(())
         })?;
+        if (1..4).contains(&version) {
+            // The old items table's pages are zeroed (secure_delete) in the WAL;
+            // copy them into the file and empty the WAL, so neither keeps a frame
+            // of the fingerprints that were in the clear.
+            db.checkpoint_truncate()?;
+        }
         if stored_check.is_none() {
             db.write(|tx| write_check(tx))?;
         }
@@ -347,6 +356,24 @@ impl App {
         self.changed(Change::History);
         Ok(())
     }
+}
+
+/// Migration 4's data step: the fingerprints its SQL copied as unsealed JSON
+/// into the rebuilt `items` table are sealed, bound to their row.
+fn seal_fingerprints(tx: &rusqlite::Transaction<'_>, sealer: &Sealer) -> Result<()> {
+    let rows: Vec<(i64, Vec<u8>)> = {
+        let mut stmt = tx.prepare("SELECT id, fingerprints FROM items")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, plain) in rows {
+        let sealed = sealer.seal(&history::fingerprints_purpose(id), &plain)?;
+        tx.execute(
+            "UPDATE items SET fingerprints = ?2 WHERE id = ?1",
+            rusqlite::params![id, sealed],
+        )?;
+    }
+    Ok(())
 }
 
 /// Migration 3's data step: every value sealed with a schema 1–2 purpose is
