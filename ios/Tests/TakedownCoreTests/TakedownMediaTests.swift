@@ -66,15 +66,17 @@ final class TakedownMediaTests: XCTestCase {
         XCTAssertEqual(pushed.md5?.count, 32)
         XCTAssertEqual(pushed.sha256?.count, 64)
 
-        let video = try XCTUnwrap(try await app.hashItem(item: .video(fingerprints: pushed), cancel: nil).fingerprint)
+        let videoItem = try await app.hashItem(item: .video(fingerprints: pushed), cancel: nil)
+        let video = try XCTUnwrap(videoItem.fingerprint)
         XCTAssertEqual(video.kind, .video)
         XCTAssertEqual(video.md5, pushed.md5)
         XCTAssertEqual(video.sha256, pushed.sha256)
         XCTAssertEqual(video.frames.map { "\($0.t) \($0.pdq) \($0.quality)" },
                        pushed.frames.map { "\($0.t) \($0.pdq) \($0.quality)" })
         XCTAssertEqual(video.lowQuality, pushed.usableFrames == 0)
-        let picture = try XCTUnwrap(try await app.hashItem(
-            item: .imageBytes(bytes: try Data(contentsOf: fixtures.appendingPathComponent("images/scene.jpg"))), cancel: nil).fingerprint)
+        let pictureItem = try await app.hashItem(
+            item: .imageBytes(bytes: try Data(contentsOf: fixtures.appendingPathComponent("images/scene.jpg"))), cancel: nil)
+        let picture = try XCTUnwrap(pictureItem.fingerprint)
 
         let out = try await app.submitCase(requestId: "req-video", answers: eligible,
                                            items: [SubmitItem(fingerprint: video, label: "clip"), SubmitItem(fingerprint: picture, label: nil)])
