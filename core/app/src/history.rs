@@ -17,13 +17,14 @@ pub(crate) fn fingerprints_purpose(item_id: i64) -> String {
     row_purpose("items", item_id, "fingerprints")
 }
 
-/// Seals an item's fingerprints (its wire form) for `items.fingerprints`.
+/// Seals an item's fingerprints for `items.fingerprints`, in
+/// [`encode_fingerprints`]' compact form.
 pub(crate) fn seal_fingerprints(
     sealer: &Sealer,
     item_id: i64,
     item: &p::ItemInput,
 ) -> Result<Vec<u8>> {
-    sealer.seal(&fingerprints_purpose(item_id), &serde_json::to_vec(item)?)
+    sealer.seal(&fingerprints_purpose(item_id), &encode_fingerprints(item))
 }
 
 /// Opens `items.fingerprints`: [`Error::WrongKey`] when it does not open for this
@@ -33,8 +34,85 @@ pub(crate) fn open_fingerprints(
     item_id: i64,
     sealed: &[u8],
 ) -> Result<p::ItemInput> {
-    let plain = sealer.open(&fingerprints_purpose(item_id), sealed)?;
-    serde_json::from_slice(&plain).map_err(|_| Error::Corrupt)
+    decode_fingerprints(&sealer.open(&fingerprints_purpose(item_id), sealed)?)
+}
+
+const STORED_IMAGE: u8 = 1;
+const STORED_VIDEO: u8 = 2;
+const FRAME_LEN: usize = 8 + p::Pdq::LEN + 1;
+
+/// The stored (plaintext) form of an item's fingerprints, raw bytes rather than
+/// JSON so listing a long history stays cheap: an image is `1 ‖ md5 ‖ sha256 ‖
+/// pdq ‖ quality`; a video `2 ‖ md5 ‖ sha256 ‖ n (u32 LE) ‖ n × (t (f64 LE) ‖ pdq
+/// ‖ quality)`.
+pub(crate) fn encode_fingerprints(item: &p::ItemInput) -> Vec<u8> {
+    match item {
+        p::ItemInput::Image(f) => {
+            let mut out = Vec::with_capacity(1 + 16 + 32 + 32 + 1);
+            out.push(STORED_IMAGE);
+            out.extend_from_slice(&f.md5.0);
+            out.extend_from_slice(&f.sha256.0);
+            out.extend_from_slice(&f.pdq.0);
+            out.push(f.quality.get());
+            out
+        }
+        p::ItemInput::Video(f) => {
+            let mut out = Vec::with_capacity(1 + 16 + 32 + 4 + f.frames.len() * FRAME_LEN);
+            out.push(STORED_VIDEO);
+            out.extend_from_slice(&f.md5.0);
+            out.extend_from_slice(&f.sha256.0);
+            out.extend_from_slice(&(f.frames.len() as u32).to_le_bytes());
+            for fr in &f.frames {
+                out.extend_from_slice(&fr.t.to_le_bytes());
+                out.extend_from_slice(&fr.pdq.0);
+                out.push(fr.quality.get());
+            }
+            out
+        }
+    }
+}
+
+/// Reads [`encode_fingerprints`]' form; [`Error::Corrupt`] for anything else.
+pub(crate) fn decode_fingerprints(b: &[u8]) -> Result<p::ItemInput> {
+    let take =
+        |b: &[u8], at: usize, n: usize| b.get(at..at + n).ok_or(Error::Corrupt).map(<[u8]>::to_vec);
+    let md5 = p::Md5::from_slice(&take(b, 1, 16)?).ok_or(Error::Corrupt)?;
+    let sha256 = p::Sha256::from_slice(&take(b, 17, 32)?).ok_or(Error::Corrupt)?;
+    match b.first() {
+        Some(&STORED_IMAGE) if b.len() == 1 + 16 + 32 + 32 + 1 => {
+            Ok(p::ItemInput::Image(p::ImageFingerprints {
+                md5,
+                sha256,
+                pdq: p::Pdq::from_slice(&b[49..81]).ok_or(Error::Corrupt)?,
+                quality: p::Quality::new(b[81]).ok_or(Error::Corrupt)?,
+            }))
+        }
+        Some(&STORED_VIDEO) => {
+            let n = u32::from_le_bytes(take(b, 49, 4)?.try_into().map_err(|_| Error::Corrupt)?)
+                as usize;
+            let rest = &b[53..];
+            if rest.len() != n.checked_mul(FRAME_LEN).ok_or(Error::Corrupt)? {
+                return Err(Error::Corrupt);
+            }
+            let frames = rest
+                .chunks_exact(FRAME_LEN)
+                .map(|c| {
+                    let t = f64::from_le_bytes(c[..8].try_into().map_err(|_| Error::Corrupt)?);
+                    Ok(p::VideoFrame {
+                        t,
+                        pdq: p::Pdq::from_slice(&c[8..40]).ok_or(Error::Corrupt)?,
+                        quality: p::Quality::new(c[40]).ok_or(Error::Corrupt)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(p::ItemInput::Video(p::VideoFingerprints {
+                md5,
+                sha256,
+                frames,
+            }))
+        }
+        _ => Err(Error::Corrupt),
+    }
 }
 
 /// Where a case stands.
@@ -280,5 +358,52 @@ impl App {
                 )
                 .optional()?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash<const N: usize>(seed: u8) -> [u8; N] {
+        std::array::from_fn(|i| seed.wrapping_mul(31).wrapping_add(i as u8))
+    }
+
+    #[test]
+    fn stored_fingerprints_round_trip_and_refuse_damage() {
+        let image = p::ItemInput::Image(p::ImageFingerprints {
+            md5: p::Md5(hash(1)),
+            sha256: p::Sha256(hash(2)),
+            pdq: p::Pdq(hash(3)),
+            quality: p::Quality::new(68).unwrap(),
+        });
+        let video = p::ItemInput::Video(p::VideoFingerprints {
+            md5: p::Md5(hash(4)),
+            sha256: p::Sha256(hash(5)),
+            frames: (0..3)
+                .map(|i| p::VideoFrame {
+                    t: f64::from(i) * 1.5,
+                    pdq: p::Pdq(hash(6 + i as u8)),
+                    quality: p::Quality::new(40 + i as u8 * 10).unwrap(),
+                })
+                .collect(),
+        });
+        for item in [&image, &video] {
+            let b = encode_fingerprints(item);
+            assert_eq!(&decode_fingerprints(&b).unwrap(), item);
+            // Truncated, extended or of an unknown kind: damage.
+            assert!(matches!(
+                decode_fingerprints(&b[..b.len() - 1]),
+                Err(Error::Corrupt)
+            ));
+            let mut longer = b.clone();
+            longer.push(0);
+            assert!(matches!(decode_fingerprints(&longer), Err(Error::Corrupt)));
+            let mut kind = b.clone();
+            kind[0] = 9;
+            assert!(matches!(decode_fingerprints(&kind), Err(Error::Corrupt)));
+        }
+        assert_eq!(encode_fingerprints(&image).len(), 82);
+        assert!(matches!(decode_fingerprints(&[]), Err(Error::Corrupt)));
     }
 }

@@ -359,14 +359,20 @@ impl App {
 }
 
 /// Migration 4's data step: the fingerprints its SQL copied as unsealed JSON
-/// into the rebuilt `items` table are sealed, bound to their row.
+/// (the protocol's `ItemInput`) into the rebuilt `items` table are sealed in
+/// their stored form, bound to their row. A row whose old columns did not hold
+/// valid fingerprints is sealed as it was (listing it is `Corrupt`, as before).
 fn seal_fingerprints(tx: &rusqlite::Transaction<'_>, sealer: &Sealer) -> Result<()> {
     let rows: Vec<(i64, Vec<u8>)> = {
         let mut stmt = tx.prepare("SELECT id, fingerprints FROM items")?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
-    for (id, plain) in rows {
+    for (id, json) in rows {
+        let plain = match serde_json::from_slice::<takedown_protocol::ItemInput>(&json) {
+            Ok(item) => history::encode_fingerprints(&item),
+            Err(_) => json,
+        };
         let sealed = sealer.seal(&history::fingerprints_purpose(id), &plain)?;
         tx.execute(
             "UPDATE items SET fingerprints = ?2 WHERE id = ?1",

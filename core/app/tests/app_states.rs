@@ -89,7 +89,8 @@ fn an_unknown_submitter_or_a_malformed_stored_hash_is_corrupt() {
     let bad = sealer
         .seal(
             &takedown_app::crypto::row_purpose("items", id, "fingerprints"),
-            br#"{"image":{"md5":"not hex","sha256":"00","pdq":"00","quality":90}}"#,
+            // An image (kind 1) whose PDQ quality is 200: not a fingerprint.
+            &[&[1u8][..], &[0u8; 16 + 32 + 32], &[200u8]].concat(),
         )
         .unwrap();
     rusqlite::Connection::open(phone.history_path())

@@ -2,12 +2,14 @@
 --
 -- items.md5, sha256, pdq, quality and frames were stored in the clear: someone
 -- holding the phone and a copy of a picture could confirm the owner reported it.
--- They are replaced by items.fingerprints, the item's wire form (the protocol's
--- ItemInput JSON) sealed with the host key and bound to "items/<id>/fingerprints".
+-- They are replaced by items.fingerprints: the raw hashes (kind, MD5, SHA-256, and
+-- PDQ + quality or the vPDQ frames; history::encode_fingerprints) sealed with the
+-- host key and bound to "items/<id>/fingerprints".
 --
 -- The table is rebuilt (SQLite cannot drop NOT NULL columns in place). This SQL
--- copies each row's fingerprints as unsealed JSON; the core's data step seals
--- every one of them in this same transaction (it needs the key), so no committed
+-- copies each row's fingerprints as unsealed JSON (the protocol's ItemInput); the
+-- core's data step converts and seals every one of them in this same transaction
+-- (it needs the key), so no committed
 -- state holds them in the clear, and secure_delete zeroes the old table's pages.
 -- The core then checkpoints and truncates the WAL so no frame of the old table
 -- is left in it.
