@@ -268,12 +268,12 @@ impl App {
             }
             Ok(())
         })?;
-        if (1..4).contains(&version) {
-            // The old items table's pages are zeroed (secure_delete) in the WAL;
-            // copy them into the file and empty the WAL, so neither keeps a frame
-            // of the fingerprints that were in the clear.
-            db.checkpoint_truncate()?;
-        }
+        // Copy the WAL into the file and empty it, on every open: after migration 4
+        // the old items table's pages are zeroed (secure_delete) only in the WAL,
+        // and the WAL still holds stale frames of earlier transactions; doing it
+        // on every open (not only right after migrating) also covers an app killed
+        // between the migration's commit and this checkpoint.
+        db.checkpoint_truncate()?;
         if stored_check.is_none() {
             db.write(|tx| write_check(tx))?;
         }
