@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_status.sql"),
     include_str!("migrations/0003_requests_and_recovery.sql"),
+    include_str!("migrations/0004_sealed_fingerprints.sql"),
 ];
 
 /// The schema version this build writes.
@@ -118,6 +119,18 @@ impl Db {
                 tx.pragma_update(None, "user_version", version)?;
                 tx.pragma_update(None, "application_id", APPLICATION_ID)?;
                 tx.commit()?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Copies the WAL into the database file and truncates it to zero bytes
+    /// (after a migration that rewrote data which must not linger in old frames).
+    pub fn checkpoint_truncate(&self) -> Result<()> {
+        self.with_conn(|conn| {
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy != 0 {
+                return Err(Error::Storage("the history is busy".into()));
             }
             Ok(())
         })

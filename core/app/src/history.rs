@@ -6,15 +6,113 @@ use rusqlite::{OptionalExtension, params};
 use takedown_protocol as p;
 
 use super::App;
-use super::crypto::row_purpose;
+use super::crypto::{Sealer, row_purpose};
 use super::eligibility::SubmitterRole;
 use super::error::{Error, Result};
 use super::outbox::OutboxState;
 use super::selection::MediaKind;
 
-/// A stored fingerprint in hex, or [`Error::Corrupt`].
-fn stored_hex<T>(parse: fn(&str) -> Option<T>, s: &str) -> Result<T> {
-    parse(s).ok_or(Error::Corrupt)
+/// Associated data of an item's sealed fingerprints (bound to its row).
+pub(crate) fn fingerprints_purpose(item_id: i64) -> String {
+    row_purpose("items", item_id, "fingerprints")
+}
+
+/// Seals an item's fingerprints for `items.fingerprints`, in
+/// [`encode_fingerprints`]' compact form.
+pub(crate) fn seal_fingerprints(
+    sealer: &Sealer,
+    item_id: i64,
+    item: &p::ItemInput,
+) -> Result<Vec<u8>> {
+    sealer.seal(&fingerprints_purpose(item_id), &encode_fingerprints(item))
+}
+
+/// Opens `items.fingerprints`: [`Error::WrongKey`] when it does not open for this
+/// row, [`Error::Corrupt`] when what it holds is not an item's fingerprints.
+pub(crate) fn open_fingerprints(
+    sealer: &Sealer,
+    item_id: i64,
+    sealed: &[u8],
+) -> Result<p::ItemInput> {
+    decode_fingerprints(&sealer.open(&fingerprints_purpose(item_id), sealed)?)
+}
+
+const STORED_IMAGE: u8 = 1;
+const STORED_VIDEO: u8 = 2;
+const FRAME_LEN: usize = 8 + p::Pdq::LEN + 1;
+
+/// The stored (plaintext) form of an item's fingerprints, raw bytes rather than
+/// JSON so listing a long history stays cheap: an image is `1 ‖ md5 ‖ sha256 ‖
+/// pdq ‖ quality`; a video `2 ‖ md5 ‖ sha256 ‖ n (u32 LE) ‖ n × (t (f64 LE) ‖ pdq
+/// ‖ quality)`.
+pub(crate) fn encode_fingerprints(item: &p::ItemInput) -> Vec<u8> {
+    match item {
+        p::ItemInput::Image(f) => {
+            let mut out = Vec::with_capacity(1 + 16 + 32 + 32 + 1);
+            out.push(STORED_IMAGE);
+            out.extend_from_slice(&f.md5.0);
+            out.extend_from_slice(&f.sha256.0);
+            out.extend_from_slice(&f.pdq.0);
+            out.push(f.quality.get());
+            out
+        }
+        p::ItemInput::Video(f) => {
+            let mut out = Vec::with_capacity(1 + 16 + 32 + 4 + f.frames.len() * FRAME_LEN);
+            out.push(STORED_VIDEO);
+            out.extend_from_slice(&f.md5.0);
+            out.extend_from_slice(&f.sha256.0);
+            out.extend_from_slice(&(f.frames.len() as u32).to_le_bytes());
+            for fr in &f.frames {
+                out.extend_from_slice(&fr.t.to_le_bytes());
+                out.extend_from_slice(&fr.pdq.0);
+                out.push(fr.quality.get());
+            }
+            out
+        }
+    }
+}
+
+/// Reads [`encode_fingerprints`]' form; [`Error::Corrupt`] for anything else.
+pub(crate) fn decode_fingerprints(b: &[u8]) -> Result<p::ItemInput> {
+    let take =
+        |b: &[u8], at: usize, n: usize| b.get(at..at + n).ok_or(Error::Corrupt).map(<[u8]>::to_vec);
+    let md5 = p::Md5::from_slice(&take(b, 1, 16)?).ok_or(Error::Corrupt)?;
+    let sha256 = p::Sha256::from_slice(&take(b, 17, 32)?).ok_or(Error::Corrupt)?;
+    match b.first() {
+        Some(&STORED_IMAGE) if b.len() == 1 + 16 + 32 + 32 + 1 => {
+            Ok(p::ItemInput::Image(p::ImageFingerprints {
+                md5,
+                sha256,
+                pdq: p::Pdq::from_slice(&b[49..81]).ok_or(Error::Corrupt)?,
+                quality: p::Quality::new(b[81]).ok_or(Error::Corrupt)?,
+            }))
+        }
+        Some(&STORED_VIDEO) => {
+            let n = u32::from_le_bytes(take(b, 49, 4)?.try_into().map_err(|_| Error::Corrupt)?)
+                as usize;
+            let rest = &b[53..];
+            if rest.len() != n.checked_mul(FRAME_LEN).ok_or(Error::Corrupt)? {
+                return Err(Error::Corrupt);
+            }
+            let frames = rest
+                .chunks_exact(FRAME_LEN)
+                .map(|c| {
+                    let t = f64::from_le_bytes(c[..8].try_into().map_err(|_| Error::Corrupt)?);
+                    Ok(p::VideoFrame {
+                        t,
+                        pdq: p::Pdq::from_slice(&c[8..40]).ok_or(Error::Corrupt)?,
+                        quality: p::Quality::new(c[40]).ok_or(Error::Corrupt)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(p::ItemInput::Video(p::VideoFingerprints {
+                md5,
+                sha256,
+                frames,
+            }))
+        }
+        _ => Err(Error::Corrupt),
+    }
 }
 
 /// Where a case stands.
@@ -162,56 +260,64 @@ impl App {
             .ok_or(Error::NotFound("case"))
     }
 
-    /// Items of one case (or of every case), oldest first, labels opened.
+    /// Items of one case (or of every case), oldest first, fingerprints and
+    /// labels opened.
     pub fn list_items(&self, case_id: Option<i64>) -> Result<Vec<HistoryItem>> {
         self.db.read(|tx| {
             let mut stmt = tx.prepare_cached(
-                "SELECT id, case_id, kind, md5, sha256, pdq, quality,
-                   coalesce(json_array_length(frames), 0),
-                   (SELECT count(*) FROM json_each(items.frames) WHERE json_extract(value, '$.quality') >= ?2),
-                   label, state, remote_id, added_at
+                "SELECT id, case_id, kind, fingerprints, label, state, remote_id, added_at
                  FROM items WHERE ?1 IS NULL OR case_id = ?1 ORDER BY id",
             )?;
-            // The usable-frame rule (quality ≥ the protocol's minimum), in SQL.
-            let mut rows = stmt.query(params![case_id, p::PDQ_MIN_QUALITY])?;
+            let mut rows = stmt.query(params![case_id])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
                 let kind: MediaKind = r.get(2)?;
-                let quality: Option<p::Quality> = match r.get::<_, Option<u8>>(6)? {
-                    Some(q) => Some(p::Quality::new(q).ok_or(Error::Corrupt)?),
-                    None => None,
+                let sealed: Vec<u8> = r.get(3)?;
+                let wire = open_fingerprints(&self.sealer, id, &sealed)?;
+                let label: Option<Vec<u8>> = r.get(4)?;
+                let (md5, sha256, pdq, quality, frame_count, low_quality) = match (&wire, kind) {
+                    (p::ItemInput::Image(f), MediaKind::Image) => (
+                        f.md5,
+                        f.sha256,
+                        Some(f.pdq),
+                        Some(f.quality),
+                        0,
+                        f.quality.get() < p::PDQ_MIN_QUALITY,
+                    ),
+                    (p::ItemInput::Video(f), MediaKind::Video) => (
+                        f.md5,
+                        f.sha256,
+                        None,
+                        None,
+                        f.frames.len() as u32,
+                        // The usable-frame rule: quality ≥ the protocol's minimum.
+                        !f.frames
+                            .iter()
+                            .any(|fr| fr.quality.get() >= p::PDQ_MIN_QUALITY),
+                    ),
+                    _ => return Err(Error::Corrupt),
                 };
-                let usable_frames: i64 = r.get(8)?;
-                let label: Option<Vec<u8>> = r.get(9)?;
-                let pdq: Option<String> = r.get(5)?;
                 out.push(HistoryItem {
-                    id: r.get(0)?,
+                    id,
                     case_id: r.get(1)?,
                     kind,
-                    md5: stored_hex(p::Md5::from_hex, &r.get::<_, String>(3)?)?,
-                    sha256: stored_hex(p::Sha256::from_hex, &r.get::<_, String>(4)?)?,
-                    pdq: match pdq {
-                        Some(h) => Some(stored_hex(p::Pdq::from_hex, &h)?),
-                        None => None,
-                    },
+                    md5,
+                    sha256,
+                    pdq,
                     quality,
-                    frame_count: r.get::<_, i64>(7)? as u32,
-                    low_quality: match kind {
-                        MediaKind::Image => {
-                            quality.is_none_or(|q| q.get() < p::PDQ_MIN_QUALITY)
-                        }
-                        MediaKind::Video => usable_frames == 0,
-                    },
+                    frame_count,
+                    low_quality,
                     label: match label {
                         Some(l) => Some(
                             self.sealer
-                                .open_str(&row_purpose("items", r.get(0)?, "label"), &l)?,
+                                .open_str(&row_purpose("items", id, "label"), &l)?,
                         ),
                         None => None,
                     },
-                    state: r.get(10)?,
-                    service_item_id: r.get(11)?,
-                    added_at: r.get(12)?,
+                    state: r.get(5)?,
+                    service_item_id: r.get(6)?,
+                    added_at: r.get(7)?,
                 });
             }
             Ok(out)
@@ -252,5 +358,52 @@ impl App {
                 )
                 .optional()?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash<const N: usize>(seed: u8) -> [u8; N] {
+        std::array::from_fn(|i| seed.wrapping_mul(31).wrapping_add(i as u8))
+    }
+
+    #[test]
+    fn stored_fingerprints_round_trip_and_refuse_damage() {
+        let image = p::ItemInput::Image(p::ImageFingerprints {
+            md5: p::Md5(hash(1)),
+            sha256: p::Sha256(hash(2)),
+            pdq: p::Pdq(hash(3)),
+            quality: p::Quality::new(68).unwrap(),
+        });
+        let video = p::ItemInput::Video(p::VideoFingerprints {
+            md5: p::Md5(hash(4)),
+            sha256: p::Sha256(hash(5)),
+            frames: (0..3)
+                .map(|i| p::VideoFrame {
+                    t: f64::from(i) * 1.5,
+                    pdq: p::Pdq(hash(6 + i as u8)),
+                    quality: p::Quality::new(40 + i as u8 * 10).unwrap(),
+                })
+                .collect(),
+        });
+        for item in [&image, &video] {
+            let b = encode_fingerprints(item);
+            assert_eq!(&decode_fingerprints(&b).unwrap(), item);
+            // Truncated, extended or of an unknown kind: damage.
+            assert!(matches!(
+                decode_fingerprints(&b[..b.len() - 1]),
+                Err(Error::Corrupt)
+            ));
+            let mut longer = b.clone();
+            longer.push(0);
+            assert!(matches!(decode_fingerprints(&longer), Err(Error::Corrupt)));
+            let mut kind = b.clone();
+            kind[0] = 9;
+            assert!(matches!(decode_fingerprints(&kind), Err(Error::Corrupt)));
+        }
+        assert_eq!(encode_fingerprints(&image).len(), 82);
+        assert!(matches!(decode_fingerprints(&[]), Err(Error::Corrupt)));
     }
 }

@@ -263,8 +263,17 @@ impl App {
             if v == 3 {
                 reseal_bound_to_rows(tx, &sealer)?;
             }
+            if v == 4 {
+                seal_fingerprints(tx, &sealer)?;
+            }
             Ok(())
         })?;
+        // Copy the WAL into the file and empty it, on every open: after migration 4
+        // the old items table's pages are zeroed (secure_delete) only in the WAL,
+        // and the WAL still holds stale frames of earlier transactions; doing it
+        // on every open (not only right after migrating) also covers an app killed
+        // between the migration's commit and this checkpoint.
+        db.checkpoint_truncate()?;
         if stored_check.is_none() {
             db.write(|tx| write_check(tx))?;
         }
@@ -347,6 +356,30 @@ impl App {
         self.changed(Change::History);
         Ok(())
     }
+}
+
+/// Migration 4's data step: the fingerprints its SQL copied as unsealed JSON
+/// (the protocol's `ItemInput`) into the rebuilt `items` table are sealed in
+/// their stored form, bound to their row. A row whose old columns did not hold
+/// valid fingerprints is sealed as it was (listing it is `Corrupt`, as before).
+fn seal_fingerprints(tx: &rusqlite::Transaction<'_>, sealer: &Sealer) -> Result<()> {
+    let rows: Vec<(i64, Vec<u8>)> = {
+        let mut stmt = tx.prepare("SELECT id, fingerprints FROM items")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, json) in rows {
+        let plain = match serde_json::from_slice::<takedown_protocol::ItemInput>(&json) {
+            Ok(item) => history::encode_fingerprints(&item),
+            Err(_) => json,
+        };
+        let sealed = sealer.seal(&history::fingerprints_purpose(id), &plain)?;
+        tx.execute(
+            "UPDATE items SET fingerprints = ?2 WHERE id = ?1",
+            rusqlite::params![id, sealed],
+        )?;
+    }
+    Ok(())
 }
 
 /// Migration 3's data step: every value sealed with a schema 1–2 purpose is

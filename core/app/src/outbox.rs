@@ -239,28 +239,22 @@ impl App {
         let now = self.now_secs();
         let mut ids = Vec::with_capacity(items.len());
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO items(case_id, kind, md5, sha256, pdq, quality, frames, label, state, added_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO items(case_id, kind, fingerprints, state, added_at)
+             VALUES (?1, ?2, x'', ?3, ?4)",
         )?;
         for it in items {
             let f = &it.fingerprint;
-            let frames = match f.kind {
-                MediaKind::Video => Some(serde_json::to_string(&f.frames)?),
-                MediaKind::Image => None,
-            };
-            stmt.execute(params![
-                case_id,
-                f.kind,
-                f.md5.to_hex(),
-                f.sha256.to_hex(),
-                f.pdq.map(|h| h.to_hex()),
-                f.quality.map(p::Quality::get),
-                frames,
-                Option::<Vec<u8>>::None,
-                ItemState::Pending,
-                now
-            ])?;
+            let wire = to_wire(f)?;
+            stmt.execute(params![case_id, f.kind, ItemState::Pending, now])?;
+            // Sealed once the row has its id (the seal is bound to it).
             let id = tx.last_insert_rowid();
+            tx.execute(
+                "UPDATE items SET fingerprints = ?2 WHERE id = ?1",
+                params![
+                    id,
+                    crate::history::seal_fingerprints(&self.sealer, id, &wire)?
+                ],
+            )?;
             if let Some(l) = it.label.as_deref().filter(|l| !l.is_empty()) {
                 let sealed = self
                     .sealer
@@ -387,47 +381,18 @@ impl App {
         })
     }
 
-    /// The wire form of a stored item.
-    fn stored_wire_item(tx: &rusqlite::Transaction<'_>, item_id: i64) -> Result<p::ItemInput> {
-        let (kind, md5, sha256, pdq, quality, frames): (
-            MediaKind,
-            String,
-            String,
-            Option<String>,
-            Option<u8>,
-            Option<String>,
-        ) = tx.query_row(
-            "SELECT kind, md5, sha256, pdq, quality, frames FROM items WHERE id = ?1",
+    /// The wire form of a stored item (its sealed fingerprints, opened).
+    fn stored_wire_item(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        item_id: i64,
+    ) -> Result<p::ItemInput> {
+        let sealed: Vec<u8> = tx.query_row(
+            "SELECT fingerprints FROM items WHERE id = ?1",
             [item_id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
+            |r| r.get(0),
         )?;
-        let md5 = p::Md5::from_hex(&md5).ok_or(Error::Corrupt)?;
-        let sha256 = p::Sha256::from_hex(&sha256).ok_or(Error::Corrupt)?;
-        Ok(match kind {
-            MediaKind::Image => p::ItemInput::Image(p::ImageFingerprints {
-                md5,
-                sha256,
-                pdq: pdq
-                    .and_then(|h| p::Pdq::from_hex(&h))
-                    .ok_or(Error::Corrupt)?,
-                quality: quality.and_then(p::Quality::new).ok_or(Error::Corrupt)?,
-            }),
-            MediaKind::Video => p::ItemInput::Video(p::VideoFingerprints {
-                md5,
-                sha256,
-                frames: serde_json::from_str(frames.as_deref().ok_or(Error::Corrupt)?)
-                    .map_err(|_| Error::Corrupt)?,
-            }),
-        })
+        crate::history::open_fingerprints(&self.sealer, item_id, &sealed)
     }
 
     /// Sends a refused case (or the refused items of an open case) again, with
@@ -466,7 +431,7 @@ impl App {
             }
             let wire = ids
                 .iter()
-                .map(|id| Self::stored_wire_item(tx, *id))
+                .map(|id| self.stored_wire_item(tx, *id))
                 .collect::<Result<Vec<_>>>()?;
             // The refused entries are replaced by the new ones.
             tx.execute(

@@ -81,6 +81,29 @@ fn an_unknown_submitter_or_a_malformed_stored_hash_is_corrupt() {
     let app = queued_case(&phone);
     set(&phone, "UPDATE cases SET submitter = 'neighbour'");
     assert!(matches!(app.list_cases(), Err(Error::Corrupt)));
-    set(&phone, "UPDATE items SET md5 = 'not hex'");
+    // Fingerprints are sealed (schema 4): a sealed value that holds a malformed
+    // hash is damage; a value that is not sealed for this row does not open.
+    let key = std::fs::read(phone.key_path()).unwrap();
+    let sealer = takedown_app::crypto::Sealer::new(&key).unwrap();
+    let id: i64 = 1;
+    let bad = sealer
+        .seal(
+            &takedown_app::crypto::row_purpose("items", id, "fingerprints"),
+            // An image (kind 1) whose PDQ quality is 200: not a fingerprint.
+            &[&[1u8][..], &[0u8; 16 + 32 + 32], &[200u8]].concat(),
+        )
+        .unwrap();
+    rusqlite::Connection::open(phone.history_path())
+        .unwrap()
+        .execute(
+            "UPDATE items SET fingerprints = ?2 WHERE id = ?1",
+            rusqlite::params![id, bad],
+        )
+        .unwrap();
     assert!(matches!(app.list_items(None), Err(Error::Corrupt)));
+    set(
+        &phone,
+        "UPDATE items SET fingerprints = CAST('{\"image\":{}}' AS BLOB)",
+    );
+    assert!(matches!(app.list_items(None), Err(Error::WrongKey)));
 }

@@ -728,3 +728,138 @@ async fn every_request_body_passes_the_allow_list() {
     assert!(!body_violations("/v1/cases", &serde_json::to_vec(&v).unwrap()).is_empty());
     assert!(!body_violations("/v1/cases/TD-1/withdraw", br#"{"why":"x"}"#).is_empty());
 }
+
+/// Every form a fingerprint could take on disk: lowercase and uppercase hex and
+/// the raw bytes of each MD5, SHA-256, PDQ and vPDQ frame hash.
+fn fingerprint_needles(
+    items: &[takedown_app::history::HistoryItem],
+    frames: &[String],
+) -> Vec<Vec<u8>> {
+    let mut hexes: Vec<String> = Vec::new();
+    for i in items {
+        hexes.push(i.md5.to_hex());
+        hexes.push(i.sha256.to_hex());
+        if let Some(p) = i.pdq {
+            hexes.push(p.to_hex());
+        }
+    }
+    hexes.extend(frames.iter().cloned());
+    let mut out = Vec::new();
+    for h in hexes {
+        out.push(hex::decode(&h).unwrap());
+        out.push(h.to_uppercase().into_bytes());
+        out.push(h.into_bytes());
+    }
+    out
+}
+
+/// Fails with the file and the needle's length when a needle is in the history
+/// file, its WAL or a rollback journal.
+fn assert_not_on_disk(phone: &Phone, needles: &[Vec<u8>], when: &str) {
+    let mut scanned = 0;
+    for suffix in ["", "-wal", "-journal", "-shm"] {
+        let mut p = phone.history_path().into_os_string();
+        p.push(suffix);
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        scanned += 1;
+        for n in needles {
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == n.as_slice()),
+                "{when}: a fingerprint ({} bytes) is in history{suffix}",
+                n.len()
+            );
+        }
+    }
+    assert!(scanned >= 1, "{when}: no history file to scan");
+}
+
+/// Fingerprints (MD5, SHA-256, PDQ, vPDQ frames) are sealed at rest: none of
+/// them, in hex or raw, is in the database file or its WAL — after queueing,
+/// after sending, after a status refresh and after closing — and the history
+/// still shows them. A sealed fingerprint copied onto another row does not open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fingerprints_are_sealed_at_rest_in_the_file_and_its_wal() {
+    use takedown_app::selection::HostFrame;
+    let svc = Service::start().await;
+    let phone = Phone::new();
+    let frames: Vec<String> = [
+        "f66666769989933e67819c6647c3799887637e6199c66709c49c9863669c738c",
+        "58d3429ecb3b1993d8c2f72e373119c34a1e633b191b89dea16e3721f423c4ec",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let video = hash_selection(
+        vec![SelectionInput::VideoHashed {
+            md5: Some("00112233445566778899aabbccddeeff".into()),
+            sha256: Some("a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90".into()),
+            frames: frames
+                .iter()
+                .enumerate()
+                .map(|(i, pdq)| HostFrame {
+                    t: i as f64,
+                    pdq: pdq.clone(),
+                    quality: 80,
+                })
+                .collect(),
+        }],
+        &|_, _| {},
+        &Default::default(),
+    )
+    .unwrap()
+    .remove(0)
+    .fingerprint
+    .unwrap();
+    let mut submitted = items(&[30, 31]);
+    submitted.push(SubmitItem {
+        fingerprint: video,
+        label: None,
+    });
+    let app = phone.open_app(&svc.url);
+    let (case_id, _) = app.enqueue_case(&answers(), &submitted).unwrap();
+    let shown = app.list_items(Some(case_id)).unwrap();
+    assert_eq!(shown.len(), 3);
+    for (s, f) in shown.iter().zip(&submitted) {
+        let f = &f.fingerprint;
+        assert_eq!(
+            (s.kind, s.md5, s.sha256, s.pdq, s.quality),
+            (f.kind, f.md5, f.sha256, f.pdq, f.quality)
+        );
+        assert_eq!(s.frame_count as usize, f.frames.len());
+        assert_eq!(s.low_quality, f.low_quality);
+    }
+    let needles = fingerprint_needles(&shown, &frames);
+    assert_not_on_disk(&phone, &needles, "queued");
+    let r = app.flush().await.unwrap();
+    assert_eq!((r.sent, r.pending), (1, 0));
+    app.refresh_status(case_id).await.unwrap();
+    assert_not_on_disk(&phone, &needles, "sent");
+    // The service got them (the fingerprints are what is sent).
+    assert_eq!(svc.items(), 3);
+    let after = app.list_items(Some(case_id)).unwrap();
+    assert_eq!(after.len(), shown.len());
+    for (a, s) in after.iter().zip(&shown) {
+        let mut expected = s.clone();
+        expected.state = HistoryItemState::Active;
+        expected.service_item_id = a.service_item_id;
+        assert!(a.service_item_id.is_some());
+        assert_eq!(a, &expected);
+    }
+    drop(app);
+    assert_not_on_disk(&phone, &needles, "closed");
+    // Bound to the row: item 1's sealed fingerprints on item 2 do not open.
+    let conn = sql(&phone);
+    conn.execute(
+        "UPDATE items SET fingerprints = (SELECT fingerprints FROM items WHERE id = ?1) WHERE id = ?2",
+        [shown[0].id, shown[1].id],
+    )
+    .unwrap();
+    drop(conn);
+    let app = phone.open_app(&svc.url);
+    assert!(matches!(
+        app.list_items(Some(case_id)),
+        Err(Error::WrongKey)
+    ));
+}

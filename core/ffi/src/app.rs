@@ -193,7 +193,12 @@ pub async fn open_takedown(
 /// One picked item to hash.
 #[derive(Debug, Clone, uniffi::Enum)]
 pub enum MediaInput {
-    /// An image file by path (desktop). Only the fingerprints are kept, never the path.
+    /// An image file by path: a file the app can read (its own cache or files
+    /// directory — copy a `content://` or Photos item there, or pass its bytes).
+    /// Only the fingerprints are kept, never the path. Videos have no path input
+    /// here: decoding one by path needs ffmpeg, which phones do not have; hash them
+    /// with `VideoHasher` and pass `Video`. (The desktop CLI decodes video files
+    /// through `takedown-app` directly.)
     ImageFile {
         /// The file.
         path: String,
@@ -232,12 +237,6 @@ pub enum MediaInput {
         /// Height in the file's header.
         original_height: u32,
     },
-    /// A video file by path — **desktop only** (decoded with ffmpeg, which phones
-    /// do not have; on phones hash videos with `VideoHasher`).
-    VideoFile {
-        /// The file.
-        path: String,
-    },
     /// A video hashed by the app with `VideoHasher` (push the file bytes too, for
     /// MD5/SHA-256).
     Video {
@@ -268,7 +267,6 @@ impl From<MediaInput> for SelectionInput {
                 original_width,
                 original_height,
             },
-            MediaInput::VideoFile { path } => SelectionInput::VideoFile(path),
             MediaInput::Video { fingerprints } => SelectionInput::VideoHashed {
                 md5: fingerprints.md5,
                 sha256: fingerprints.sha256,

@@ -169,7 +169,7 @@ fn takedown_core_video(md5: Option<&str>, pdq: &str, quality: u8) -> takedown_co
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_video_file_is_hashed_and_submitted_with_a_picture() {
+async fn a_video_pushed_frame_by_frame_is_hashed_and_submitted_with_a_picture() {
     let ok = std::process::Command::new("ffmpeg")
         .arg("-version")
         .output()
@@ -180,7 +180,7 @@ async fn a_video_file_is_hashed_and_submitted_with_a_picture() {
             "ffmpeg is required (TAKEDOWN_REQUIRE_FFMPEG) but absent"
         );
         app_support::skip(
-            "a_video_file_is_hashed_and_submitted_with_a_picture",
+            "a_video_pushed_frame_by_frame_is_hashed_and_submitted_with_a_picture",
             "no ffmpeg",
         );
         return;
@@ -204,12 +204,71 @@ async fn a_video_file_is_hashed_and_submitted_with_a_picture() {
         .status()
         .unwrap();
     assert!(st.success());
+    // What a phone does: decode frames itself (here ffmpeg stands in for
+    // MediaCodec / AVAssetReader), push them and the file bytes into a
+    // VideoHasher, and hand the result over as `MediaInput::Video`.
+    let (w, h, rate) = (160u32, 120u32, 10u32);
+    let raw = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&video)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgba", "-"])
+        .output()
+        .unwrap();
+    assert!(raw.status.success());
+    let frame_len = (w * h * 4) as usize;
+    assert_eq!(raw.stdout.len() % frame_len, 0);
+    let hasher = takedown_core::VideoHasher::new(Default::default()).unwrap();
+    let mut hashed = 0;
+    for (i, px) in raw.stdout.chunks(frame_len).enumerate() {
+        let t_us = i as u64 * 1_000_000 / rate as u64;
+        if hasher.wants(t_us)
+            && hasher
+                .push_rgba_frame(px.to_vec(), w, h, w * 4, t_us)
+                .unwrap()
+        {
+            hashed += 1;
+        }
+    }
+    let bytes = std::fs::read(&video).unwrap();
+    for chunk in bytes.chunks(4096) {
+        hasher.push_file_bytes(chunk.to_vec()).unwrap();
+    }
+    let pushed = hasher.finish().unwrap();
+    assert_eq!(hashed, 3, "one frame per second of a 3 s clip");
+    // The same fingerprints as the desktop's own decode of the file (takedown-app,
+    // which the phone API no longer exposes by path).
+    let desktop = takedown_app::selection::hash_selection(
+        vec![takedown_app::selection::SelectionInput::VideoFile(
+            video.display().to_string(),
+        )],
+        &|_, _| {},
+        &Default::default(),
+    )
+    .unwrap()
+    .remove(0)
+    .fingerprint
+    .unwrap();
+    assert_eq!(pushed.md5.as_deref(), Some(desktop.md5.to_hex().as_str()));
+    assert_eq!(
+        pushed.sha256.as_deref(),
+        Some(desktop.sha256.to_hex().as_str())
+    );
+    assert_eq!(pushed.frames.len(), desktop.frames.len());
+    for (p, d) in pushed.frames.iter().zip(&desktop.frames) {
+        assert_eq!(p.t, d.t);
+        let dist = takedown_core::pdq_distance(p.pdq.clone(), d.pdq.to_hex()).unwrap();
+        assert!(
+            dist <= 8,
+            "pushed frame at {} is {dist} bits from the desktop decode",
+            p.t
+        );
+    }
     let td = phone.open(&svc.url);
     let res = td
         .hash_selection(
             vec![
-                MediaInput::VideoFile {
-                    path: video.display().to_string(),
+                MediaInput::Video {
+                    fingerprints: pushed.clone(),
                 },
                 MediaInput::ImageBytes {
                     bytes: photo_png(9, 320, 240),
@@ -222,11 +281,12 @@ async fn a_video_file_is_hashed_and_submitted_with_a_picture() {
         .unwrap();
     let v = res[0].fingerprint.clone().expect("video");
     assert_eq!(v.kind, MediaKind::Video);
-    assert!(
-        v.frames.len() >= 3,
-        "about one frame per second: {}",
-        v.frames.len()
-    );
+    assert_eq!(v.md5, pushed.md5.clone().unwrap());
+    assert_eq!(v.sha256, pushed.sha256.clone().unwrap());
+    assert_eq!(v.frames.len(), 3);
+    for (a, b) in v.frames.iter().zip(&pushed.frames) {
+        assert_eq!((a.t, &a.pdq, a.quality), (b.t, &b.pdq, b.quality));
+    }
     assert!(!v.low_quality);
     let items = res
         .into_iter()
@@ -252,5 +312,10 @@ async fn a_video_file_is_hashed_and_submitted_with_a_picture() {
     let listed = td.list_items(None).unwrap();
     assert_eq!(listed[0].kind, MediaKind::Video);
     assert_eq!(listed[0].frame_count as usize, v.frames.len());
+    assert_eq!(listed[0].md5, v.md5);
+    assert_eq!(
+        listed[0].state,
+        takedown_app::history::HistoryItemState::Active
+    );
     assert!(!listed[0].low_quality);
 }

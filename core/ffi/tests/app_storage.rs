@@ -205,6 +205,24 @@ async fn the_committed_schema_1_history_upgrades_and_its_queue_is_sent() {
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].label.as_deref(), Some(FIXTURE_LABEL));
     assert_eq!(items[1].label, None);
+    // Its fingerprints were in the clear; now they are sealed (schema 4) and
+    // still read back.
+    assert_eq!(items[0].md5.to_hex(), "0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        items[1].pdq.map(|p| p.to_hex()).as_deref(),
+        Some("58d3429ecb3b1993d8c2f72e373119c34a1e633b191b89dea16e3721f423c4ec")
+    );
+    assert_eq!(items[1].quality.map(|q| q.get()), Some(100));
+    let clear: Vec<Vec<u8>> = items
+        .iter()
+        .flat_map(|i| [i.md5.to_hex(), i.sha256.to_hex(), i.pdq.unwrap().to_hex()])
+        .map(String::into_bytes)
+        .collect();
+    assert_eq!(needles_on_disk(&fixture_v1(), &clear).len(), clear.len());
+    assert_eq!(
+        needles_on_disk(&phone.history_path(), &clear),
+        Vec::<String>::new()
+    );
     // The queued creation written by schema 1 is sent, once.
     let r = app.flush().await.unwrap();
     assert_eq!((r.sent, r.pending), (1, 0));
@@ -313,6 +331,259 @@ fn make_v1_fixture() {
         Ok(())
     })
     .ok();
+    drop(db);
+    let c = rusqlite::Connection::open(&out).unwrap();
+    c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    c.execute_batch("VACUUM;").unwrap();
+}
+
+fn fixture_v3() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/app/history-v3.sqlite3")
+}
+
+/// The fingerprints of the committed schema-3 fixture (in the clear there).
+const V3_MD5: [&str; 3] = [
+    "3a1f0c9e5b7d2468ace013579bdf2468",
+    "4b2e1dae6c8e3579bdf124680ace3579",
+    "5c3f2ebf7d9f468ace0235791bdf468a",
+];
+const V3_SHA256: [&str; 3] = [
+    "6d40a1b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f",
+    "7e51b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f70",
+    "8f62c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f7081",
+];
+/// PDQ of item 1 (image), of item 3 (image), and item 2's two vPDQ frames.
+const V3_PDQ: [&str; 4] = [
+    "f66666769989933e67819c6647c3799887637e6199c66709c49c9863669c738c",
+    "58d3429ecb3b1993d8c2f72e373119c34a1e633b191b89dea16e3721f423c4ec",
+    "9c738cf66666769989933e67819c6647c3799887637e6199c66709c49c986366",
+    "c4ec58d3429ecb3b1993d8c2f72e373119c34a1e633b191b89dea16e3721f423",
+];
+const V3_LABEL: &str = "school trip (v3 fixture)";
+
+/// Every form a fingerprint of the v3 fixture could take on disk.
+fn v3_needles() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for h in V3_MD5.iter().chain(&V3_SHA256).chain(&V3_PDQ) {
+        out.push(hex::decode(h).unwrap());
+        out.push(h.as_bytes().to_vec());
+        out.push(h.to_uppercase().into_bytes());
+    }
+    out
+}
+
+/// Which needles are in the history file, its WAL or a journal.
+fn needles_on_disk(history: &Path, needles: &[Vec<u8>]) -> Vec<String> {
+    let mut found = Vec::new();
+    for suffix in ["", "-wal", "-journal", "-shm"] {
+        let mut p = history.as_os_str().to_owned();
+        p.push(suffix);
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        for (i, n) in needles.iter().enumerate() {
+            if bytes.windows(n.len()).any(|w| w == n.as_slice()) {
+                found.push(format!("needle {i} ({} bytes) in history{suffix}", n.len()));
+            }
+        }
+    }
+    found
+}
+
+/// Schema 4 seals the fingerprints of an older history: the committed schema-3
+/// fixture holds them in the clear; after the upgrade none of them (hex or raw)
+/// is in the file or its WAL, the history still shows every one of them, and the
+/// queued case is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_committed_schema_3_history_has_its_fingerprints_sealed_on_upgrade() {
+    let needles = v3_needles();
+    let clear: Vec<Vec<u8>> = V3_MD5
+        .iter()
+        .chain(&V3_SHA256)
+        .chain(&V3_PDQ)
+        .map(|h| h.as_bytes().to_vec())
+        .collect();
+    assert_eq!(
+        needles_on_disk(&fixture_v3(), &clear).len(),
+        clear.len(),
+        "the fixture holds every fingerprint in the clear (the test can fail)"
+    );
+    let svc = Service::start().await;
+    let phone = Phone::new();
+    std::fs::create_dir_all(phone.data_dir()).unwrap();
+    std::fs::copy(fixture_v3(), phone.history_path()).unwrap();
+    std::fs::write(phone.key_path(), FIXTURE_KEY).unwrap();
+    {
+        let c = rusqlite::Connection::open(phone.history_path()).unwrap();
+        let v: u32 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 3, "the fixture is schema 3");
+    }
+    let app = phone.open_app(&svc.url);
+    let c = rusqlite::Connection::open(phone.history_path()).unwrap();
+    let v: u32 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, LATEST_VERSION);
+    let cols: Vec<String> = c
+        .prepare("SELECT name FROM pragma_table_info('items')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for gone in ["md5", "sha256", "pdq", "quality", "frames"] {
+        assert!(!cols.iter().any(|c| c == gone), "items.{gone} is gone");
+    }
+    drop(c);
+    assert_eq!(
+        needles_on_disk(&phone.history_path(), &needles),
+        Vec::<String>::new()
+    );
+
+    let items = app.list_items(None).unwrap();
+    assert_eq!(items.len(), 3);
+    let (a, v, b) = (&items[0], &items[1], &items[2]);
+    assert_eq!(
+        (a.md5.to_hex(), a.sha256.to_hex(), a.pdq.map(|p| p.to_hex())),
+        (
+            V3_MD5[0].into(),
+            V3_SHA256[0].into(),
+            Some(V3_PDQ[0].into())
+        )
+    );
+    assert_eq!(a.quality.map(|q| q.get()), Some(90));
+    assert_eq!(a.label.as_deref(), Some(V3_LABEL));
+    assert_eq!(
+        (a.state, a.service_item_id, a.low_quality),
+        (HistoryItemState::Active, Some(11), false)
+    );
+    assert_eq!(
+        (
+            v.md5.to_hex(),
+            v.sha256.to_hex(),
+            v.pdq,
+            v.quality,
+            v.frame_count
+        ),
+        (V3_MD5[1].into(), V3_SHA256[1].into(), None, None, 2)
+    );
+    assert!(!v.low_quality, "one frame has quality 80");
+    assert_eq!(v.service_item_id, Some(12));
+    assert_eq!(
+        (b.md5.to_hex(), b.sha256.to_hex(), b.pdq.map(|p| p.to_hex())),
+        (
+            V3_MD5[2].into(),
+            V3_SHA256[2].into(),
+            Some(V3_PDQ[2].into())
+        )
+    );
+    assert_eq!(
+        (b.quality.map(|q| q.get()), b.low_quality),
+        (Some(30), true)
+    );
+    assert_eq!(
+        (b.label.clone(), b.state),
+        (None, HistoryItemState::Pending)
+    );
+    let cases = app.list_cases().unwrap();
+    assert_eq!(cases.len(), 2);
+    assert_eq!(cases[1].case_number.as_deref(), Some("TD-V3FIXTURE"));
+    // The queued case of schema 3 is sent, once, and its item becomes active.
+    let r = app.flush().await.unwrap();
+    assert_eq!((r.sent, r.pending), (1, 0));
+    assert_eq!(svc.cases(), 1);
+    assert_eq!(svc.items(), 1);
+    assert_eq!(
+        app.list_items(Some(b.case_id)).unwrap()[0].state,
+        HistoryItemState::Active
+    );
+    drop(app);
+    assert_eq!(
+        needles_on_disk(&phone.history_path(), &needles),
+        Vec::<String>::new()
+    );
+}
+
+/// Writes `tests/fixtures/app/history-v3.sqlite3`: a schema-3 history as version
+/// 3 of the app left it, fingerprints in the clear — case 1 open at the service
+/// (an image with a label, a video with two frames), case 2 queued (one weak
+/// image). Run with
+/// `cargo test -p takedown-ffi --test app_storage -- --ignored make_v3_fixture`.
+#[test]
+#[ignore]
+fn make_v3_fixture() {
+    use takedown_app::crypto::row_purpose;
+    let out = fixture_v3();
+    let _ = std::fs::remove_file(&out);
+    let (db, v) = Db::open(&out).unwrap();
+    assert_eq!(v, 0);
+    db.migrate_to(3).unwrap();
+    let s = Sealer::new(&FIXTURE_KEY).unwrap();
+    let check = s.seal(KEY_CHECK_PURPOSE, KEY_CHECK_PLAINTEXT).unwrap();
+    let frames = serde_json::json!([
+        {"t": 0.0, "pdq": V3_PDQ[1], "quality": 80},
+        {"t": 1.0, "pdq": V3_PDQ[3], "quality": 40},
+    ])
+    .to_string();
+    let payload = serde_json::json!({
+        "op": "create_case",
+        "idempotency_key": "v3fixture0000000000000000000000000000000000000000",
+        "attestations": {"person_shown_was_under_18": true, "submitter": "person_shown"},
+        "item_ids": [3],
+        "items": [
+            {"image": {"md5": V3_MD5[2], "sha256": V3_SHA256[2], "pdq": V3_PDQ[2], "quality": 30}},
+        ],
+    });
+    db.write(|tx| {
+        tx.execute("INSERT INTO meta(name, value) VALUES ('key_check', ?1)", [&check])?;
+        tx.execute(
+            "INSERT INTO cases(id, case_number, token, submitter, state, created_at)
+             VALUES (1, ?1, ?2, 'person_shown', 'open', 1764000000)",
+            rusqlite::params![
+                s.seal_text("cases", 1, "case_number", "TD-V3FIXTURE")?,
+                s.seal_str(&row_purpose("cases", 1, "token"), "v3-fixture-token")?
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO cases(id, submitter, state, created_at) VALUES (2, 'person_shown', 'pending', 1764000100)",
+            [],
+        )?;
+        tx.execute(
+            "INSERT INTO items(id, case_id, kind, md5, sha256, pdq, quality, label, remote_id, state, added_at)
+             VALUES (1, 1, 'image', ?1, ?2, ?3, 90, ?4, 11, 'active', 1764000000)",
+            rusqlite::params![
+                V3_MD5[0],
+                V3_SHA256[0],
+                V3_PDQ[0],
+                s.seal_str(&row_purpose("items", 1, "label"), V3_LABEL)?
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO items(id, case_id, kind, md5, sha256, frames, remote_id, state, added_at)
+             VALUES (2, 1, 'video', ?1, ?2, ?3, 12, 'active', 1764000000)",
+            rusqlite::params![V3_MD5[1], V3_SHA256[1], frames],
+        )?;
+        tx.execute(
+            "INSERT INTO items(id, case_id, kind, md5, sha256, pdq, quality, state, added_at)
+             VALUES (3, 2, 'image', ?1, ?2, ?3, 30, 'pending', 1764000100)",
+            rusqlite::params![V3_MD5[2], V3_SHA256[2], V3_PDQ[2]],
+        )?;
+        tx.execute(
+            "INSERT INTO outbox(id, case_id, op, payload, created_at) VALUES (1, 2, 'create_case', x'', 1764000100)",
+            [],
+        )?;
+        tx.execute(
+            "UPDATE outbox SET payload = ?1 WHERE id = 1",
+            [s.seal(
+                &row_purpose("outbox", 1, "payload"),
+                &serde_json::to_vec(&payload).unwrap(),
+            )?],
+        )?;
+        Ok(())
+    })
+    .unwrap();
     drop(db);
     let c = rusqlite::Connection::open(&out).unwrap();
     c.pragma_update(None, "journal_mode", "DELETE").unwrap();

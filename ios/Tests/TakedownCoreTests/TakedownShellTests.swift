@@ -126,10 +126,27 @@ final class TakedownShellTests: XCTestCase {
         XCTAssertGreaterThan(listener.count, before)
         _ = try await app.refreshAllCancellable()
         let detail = try app.caseDetail(caseId: a.id)
-        XCTAssertEqual(detail.case.state, .open)
-        XCTAssertEqual(detail.items.map(\.label), ["mine"])
-        XCTAssertEqual(detail.status?.totals.activeItems, 1)
-        XCTAssertEqual(detail.status?.state, .active)
+        // The whole record: what changed from the queued case, and nothing else.
+        var openCase = a
+        openCase.state = .open
+        openCase.caseNumber = try XCTUnwrap(detail.case.caseNumber)
+        openCase.pendingOperations = 0
+        openCase.nextAttemptAtMs = nil
+        XCTAssertEqual(detail.case, openCase)
+        XCTAssertEqual(detail.items.count, 1)
+        XCTAssertNotNil(detail.items[0].serviceItemId)
+        XCTAssertEqual(detail.items[0], HistoryItem(
+            id: detail.items[0].id, caseId: a.id, kind: .image, md5: f.md5, sha256: f.sha256, pdq: f.pdq,
+            quality: f.quality, frameCount: 0, lowQuality: f.lowQuality, label: "mine", state: .active,
+            serviceItemId: detail.items[0].serviceItemId, addedAt: detail.items[0].addedAt))
+        let status = try XCTUnwrap(detail.status)
+        XCTAssertEqual(status.caseNumber, openCase.caseNumber)
+        XCTAssertEqual(status.state, .active)
+        XCTAssertTrue(status.active)
+        XCTAssertEqual(status.totals.activeItems, 1)
+        XCTAssertEqual(status.totals.withdrawnItems, 0)
+        XCTAssertEqual(status.items.map(\.serviceItemId), [try XCTUnwrap(detail.items[0].serviceItemId)])
+        XCTAssertEqual(status.items.map(\.itemId), [detail.items[0].id])
 
         let gif = try await app.hashItem(item: .imageBytes(bytes: try photo("scene.gif")))
         let q = try app.queueCase(requestId: "req-2", answers: eligible,

@@ -239,9 +239,17 @@ class TakedownShellTest {
         // Refused by the service's JSON error: final, until resubmitted.
         val refused = app.flush()
         assertEquals(1u, refused.rejected)
+        assertEquals(FlushReport(sent = 0u, pending = 0u, rejected = 1u, offline = false, retryAfterMs = null,
+            nextAttemptAtMs = null, deadlineReached = false), refused)
         val rejected = app.caseDetail(a.id)
-        assertEquals(CaseState.REJECTED, rejected.case.state)
-        assertEquals("invalid_field", rejected.case.rejection)
+        // Whole records: what changed from the queued case, and nothing else.
+        assertEquals(a.copy(state = CaseState.REJECTED, rejection = "invalid_field", pendingOperations = 0u,
+            nextAttemptAtMs = null), rejected.case)
+        assertEquals(1, rejected.items.size)
+        assertEquals(HistoryItem(id = rejected.items[0].id, caseId = a.id, kind = MediaKind.IMAGE, md5 = f.md5,
+            sha256 = f.sha256, pdq = f.pdq, quality = f.quality, frameCount = 0u, lowQuality = f.lowQuality,
+            label = "mine", state = HistoryItemState.REJECTED, serviceItemId = null,
+            addedAt = rejected.items[0].addedAt), rejected.items[0])
         app.close()
 
         app = Takedown.open(dir, service, keys)
@@ -255,11 +263,20 @@ class TakedownShellTest {
         assertTrue(listener.changes.contains(Change.QUEUE))
         app.refreshStatus(a.id)
         val detail = app.caseDetail(a.id)
-        assertEquals(CaseState.OPEN, detail.case.state)
-        assertNull(detail.case.rejection)
-        assertEquals(listOf("mine"), detail.items.map { it.label })
-        assertEquals(1u, detail.status!!.totals.activeItems)
-        assertEquals(ServiceState.ACTIVE, detail.status!!.state)
+        assertNotNull(detail.case.caseNumber)
+        assertEquals(rejected.case.copy(state = CaseState.OPEN, rejection = null, caseNumber = detail.case.caseNumber),
+            detail.case)
+        assertNotNull(detail.items[0].serviceItemId)
+        assertEquals(listOf(rejected.items[0].copy(state = HistoryItemState.ACTIVE,
+            serviceItemId = detail.items[0].serviceItemId)), detail.items)
+        val status = detail.status!!
+        assertEquals(detail.case.caseNumber, status.caseNumber)
+        assertEquals(ServiceState.ACTIVE, status.state)
+        assertTrue(status.active)
+        assertEquals(1u, status.totals.activeItems)
+        assertEquals(0u, status.totals.withdrawnItems)
+        assertEquals(listOf(detail.items[0].serviceItemId), status.items.map { it.serviceItemId })
+        assertEquals(listOf<Long?>(detail.items[0].id), status.items.map { it.itemId })
 
         // Cancel a queued case before it is sent.
         val q = app.queueCase("req-2", eligible, listOf(SubmitItem(fingerprint(app, "scene.gif"), null)))
