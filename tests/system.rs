@@ -109,7 +109,8 @@ async fn a_case_goes_from_the_phone_to_a_platform_and_is_withdrawn() {
         assert!(res.error.is_none(), "{}: {:?}", up.name, res.error);
         match up.copy_of {
             Some((orig, kind)) => {
-                let photos: Vec<usize> = res.hits.iter().map(|h| photo_of_hit[&h.item_id]).collect();
+                let photos: Vec<usize> =
+                    res.hits.iter().map(|h| photo_of_hit[&h.item_id]).collect();
                 assert_eq!(
                     photos,
                     vec![orig],
@@ -178,10 +179,7 @@ async fn a_case_goes_from_the_phone_to_a_platform_and_is_withdrawn() {
     assert_eq!(status.totals.platforms_synced_all, 1);
     for it in &status.items {
         let photo = photo_of[&it.service_item_id];
-        let want = expected_feedback
-            .get(&photo)
-            .copied()
-            .unwrap_or_default();
+        let want = expected_feedback.get(&photo).copied().unwrap_or_default();
         assert_eq!(
             (it.matches, it.removals),
             want,

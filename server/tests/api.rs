@@ -1129,10 +1129,14 @@ async fn item_numbers_are_per_case_and_reveal_no_volume(b: Backend) {
     // Additions continue the case's numbering; a replay answers the same.
     let more: Vec<Value> = (0..2).map(|_| image_item()).collect();
     let add = json!({"idempotency_key": idem_key(), "items": more});
-    let r = h.post(&format!("/v1/cases/{a}/items"), Some(&a_token), &add).await;
+    let r = h
+        .post(&format!("/v1/cases/{a}/items"), Some(&a_token), &add)
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["item_ids"], json!([4, 5]));
-    let r = h.post(&format!("/v1/cases/{a}/items"), Some(&a_token), &add).await;
+    let r = h
+        .post(&format!("/v1/cases/{a}/items"), Some(&a_token), &add)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["item_ids"], json!([4, 5]));
 
@@ -1141,7 +1145,11 @@ async fn item_numbers_are_per_case_and_reveal_no_volume(b: Backend) {
     let g2 = global_id(h, key, &a_items[1]).await;
     assert!(g2 > 200, "the platform sees the global id {g2}");
     let r = h
-        .post(&format!("/v1/cases/{a}/items/2/withdraw"), Some(&a_token), &json!({}))
+        .post(
+            &format!("/v1/cases/{a}/items/2/withdraw"),
+            Some(&a_token),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["withdrawn_item_ids"], json!([2]));
@@ -1170,7 +1178,10 @@ async fn item_numbers_are_per_case_and_reveal_no_volume(b: Backend) {
     let r = h.post("/v1/feedback", Some(key), &fb).await;
     assert_eq!(r.json()["accepted"], 2, "{}", r.text());
 
-    let st = h.get(&format!("/v1/cases/{a}"), Some(&a_token)).await.json();
+    let st = h
+        .get(&format!("/v1/cases/{a}"), Some(&a_token))
+        .await
+        .json();
     let nums: Vec<i64> = st["items"]
         .as_array()
         .unwrap()
@@ -1190,14 +1201,20 @@ async fn item_numbers_are_per_case_and_reveal_no_volume(b: Backend) {
         .filter_map(|e| Some((e["kind"].as_str()?, e["item_id"].as_i64()?)))
         .collect();
     assert_eq!(named, [("item_withdrawn", 2), ("matched", 5)]);
-    let st_b = h.get(&format!("/v1/cases/{bn}"), Some(&b_token)).await.json();
+    let st_b = h
+        .get(&format!("/v1/cases/{bn}"), Some(&b_token))
+        .await
+        .json();
     assert_eq!(st_b["items"][1]["item_id"], 2);
     assert_eq!(st_b["items"][1]["removals"], 1);
     assert_eq!(st_b["items"][0]["removals"], 0);
     assert_eq!(st_b["timeline"][1]["item_id"], 2);
     // Paging continues after a per-case number.
     let r = h
-        .get(&format!("/v1/cases/{a}?items_after=3&items_limit=2"), Some(&a_token))
+        .get(
+            &format!("/v1/cases/{a}?items_after=3&items_limit=2"),
+            Some(&a_token),
+        )
         .await
         .json();
     assert_eq!(r["items"][0]["item_id"], 4);
@@ -1205,11 +1222,19 @@ async fn item_numbers_are_per_case_and_reveal_no_volume(b: Backend) {
     // Another case's number that this case lacks is not found; withdrawing
     // the case answers numbers of its own still-active items.
     let r = h
-        .post(&format!("/v1/cases/{bn}/items/3/withdraw"), Some(&b_token), &json!({}))
+        .post(
+            &format!("/v1/cases/{bn}/items/3/withdraw"),
+            Some(&b_token),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status, 404);
     let r = h
-        .post(&format!("/v1/cases/{a}/withdraw"), Some(&a_token), &json!({}))
+        .post(
+            &format!("/v1/cases/{a}/withdraw"),
+            Some(&a_token),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.json()["withdrawn_item_ids"], json!([1, 3, 4, 5, 6]));
     s.stop().await;

@@ -18,7 +18,11 @@ async fn the_server_accepts_what_the_document_allows(b: Backend) {
     let mut item = image_item();
     item["image"]["quality"] = json!(7.0);
     let r = h
-        .post("/v1/cases", None, &case_body(&idem_key(), vec![item.clone()]))
+        .post(
+            "/v1/cases",
+            None,
+            &case_body(&idem_key(), vec![item.clone()]),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let id = global_id(h, &s.platform_key, &item).await;

@@ -62,9 +62,10 @@ async fn migration_0003_numbers_existing_items_per_case_in_order_of_addition(b: 
             c.execute_batch("PRAGMA user_version = 2").unwrap();
         }
         Backend::Postgres => {
-            let (c, conn) = tokio_postgres::connect(db.pg_url.as_deref().unwrap(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
+            let (c, conn) =
+                tokio_postgres::connect(db.pg_url.as_deref().unwrap(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
             tokio::spawn(conn);
             for sql in V1_PG {
                 c.batch_execute(sql).await.unwrap();
@@ -93,7 +94,11 @@ async fn migration_0003_numbers_existing_items_per_case_in_order_of_addition(b: 
     let one = status(1).await;
     let numbers: Vec<i64> = one.items.iter().map(|i| i.item_id).collect();
     assert_eq!(numbers, [1, 2, 3], "case 1's global ids 1, 3, 5");
-    assert_eq!(one.timeline[0].item_id, Some(2), "the event named global id 3");
+    assert_eq!(
+        one.timeline[0].item_id,
+        Some(2),
+        "the event named global id 3"
+    );
     let two = status(2).await;
     let numbers: Vec<i64> = two.items.iter().map(|i| i.item_id).collect();
     assert_eq!(numbers, [1, 2], "case 2's global ids 2, 4");

@@ -282,8 +282,7 @@ impl Backend for SqliteStore {
             let op_id = db.last_insert_rowid();
             // Numbers continue after every item the case ever had (withdrawn
             // ones keep theirs), so they are never reused.
-            let item_numbers =
-                insert_items(db, b.case_id, op_id, item_count + 1, &b.items, b.now)?;
+            let item_numbers = insert_items(db, b.case_id, op_id, item_count + 1, &b.items, b.now)?;
             db.prepare_cached("UPDATE cases SET item_count = item_count + ? WHERE id = ?")?
                 .execute(params![item_numbers.len() as i64, b.case_id])?;
             insert_event(db, b.case_id, b.now, event)?;
