@@ -62,7 +62,9 @@ async fn a_case_goes_from_the_phone_to_a_platform_and_is_withdrawn() {
     let phone = Phone::open(&work.path().join("phone"), &service.url).expect("phone opens");
     let case = phone.submit(&answers, &fingerprints).await.expect("submit");
     assert!(case.case_number.starts_with("TD-"), "{}", case.case_number);
-    assert_eq!(case.service_item_ids.len(), 3);
+    // The service gives the teen per-case item numbers, never global ids
+    // (ADR 0110); the status names items by them, in order of submission.
+    assert_eq!(case.service_item_ids, [1, 2, 3]);
     let photo_of: HashMap<i64, usize> = case
         .service_item_ids
         .iter()
@@ -77,13 +79,26 @@ async fn a_case_goes_from_the_phone_to_a_platform_and_is_withdrawn() {
     let r = platform.sync().await.expect("sync");
     assert_eq!((r.added, r.withdrawn, r.malformed), (3, 0, 0));
     assert_eq!(platform.listed(), 3);
+    // Hits name global ids: which photo a hit is, the test knows from the
+    // fingerprint on the kit's list (it computed every photo's fingerprint).
+    let photo_of_hit: HashMap<i64, usize> = platform
+        .listed_md5s()
+        .unwrap()
+        .into_iter()
+        .map(|(id, md5)| {
+            let photo = fingerprints.iter().position(|f| f.md5.0 == md5);
+            (id, photo.expect("every listed item is one of the photos"))
+        })
+        .collect();
+    assert_eq!(photo_of_hit.len(), 3);
 
     // 4. The scan finds exactly the re-uploads, each as its own photo.
     let uploads = work.path().join("uploads");
     let paths = set.write_uploads(&uploads).unwrap();
     let scanned = platform.scan(&uploads);
     assert_eq!(scanned.len(), set.uploads.len());
-    let mut expected_feedback: BTreeMap<i64, (u32, u32)> = BTreeMap::new();
+    // Per photo: (matched, removed) as the service should count them.
+    let mut expected_feedback: BTreeMap<usize, (u32, u32)> = BTreeMap::new();
     let mut removed = 0u32;
     for (path, res) in &scanned {
         let i = paths
@@ -94,10 +109,11 @@ async fn a_case_goes_from_the_phone_to_a_platform_and_is_withdrawn() {
         assert!(res.error.is_none(), "{}: {:?}", up.name, res.error);
         match up.copy_of {
             Some((orig, kind)) => {
-                let items: Vec<i64> = res.hits.iter().map(|h| h.item_id).collect();
+                let photos: Vec<usize> =
+                    res.hits.iter().map(|h| photo_of_hit[&h.item_id]).collect();
                 assert_eq!(
-                    items,
-                    vec![case.service_item_ids[orig]],
+                    photos,
+                    vec![orig],
                     "{} ({kind:?}) should match photo {orig} only",
                     up.name
                 );
@@ -118,7 +134,7 @@ async fn a_case_goes_from_the_phone_to_a_platform_and_is_withdrawn() {
                 platform.feedback(hit.item_id, Outcome::Matched).unwrap();
                 // The service counts a platform once per item and outcome
                 // (ADR 0109), however many copies it reports.
-                let e = expected_feedback.entry(hit.item_id).or_default();
+                let e = expected_feedback.entry(orig).or_default();
                 e.0 = 1;
                 if i % 2 == 0 {
                     platform.feedback(hit.item_id, Outcome::Removed).unwrap();
@@ -162,11 +178,8 @@ async fn a_case_goes_from_the_phone_to_a_platform_and_is_withdrawn() {
     assert_eq!(status.totals.removals, items_removed);
     assert_eq!(status.totals.platforms_synced_all, 1);
     for it in &status.items {
-        let want = expected_feedback
-            .get(&it.service_item_id)
-            .copied()
-            .unwrap_or_default();
-        assert!(photo_of.contains_key(&it.service_item_id));
+        let photo = photo_of[&it.service_item_id];
+        let want = expected_feedback.get(&photo).copied().unwrap_or_default();
         assert_eq!(
             (it.matches, it.removals),
             want,

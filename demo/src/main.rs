@@ -264,6 +264,9 @@ async fn run(args: &Args) -> std::result::Result<(), Stop> {
         ),
         t.elapsed(),
     );
+    // The teen's status names the case's own item numbers (1, 2, … in the
+    // order the photos were submitted); platforms name global item ids, which
+    // a submitter never sees (ADR 0110).
     let photo_of: HashMap<i64, usize> = case
         .service_item_ids
         .iter()
@@ -289,6 +292,23 @@ async fn run(args: &Args) -> std::result::Result<(), Stop> {
             "the platform's list has {} items, expected {}",
             platform.listed(),
             case.service_item_ids.len()
+        )
+    })?;
+    // A hit names a global id: the demo finds which photo it is by the
+    // fingerprint on the platform's list, which it knows for each photo.
+    let photo_of_hit: HashMap<i64, usize> = platform
+        .listed_md5s()?
+        .into_iter()
+        .filter_map(|(id, md5)| {
+            let photo = fingerprints.iter().position(|f| f.md5.0 == md5)?;
+            Some((id, photo))
+        })
+        .collect();
+    check(photo_of_hit.len() == fingerprints.len(), || {
+        format!(
+            "{} of {} photos found on the platform's list by fingerprint",
+            photo_of_hit.len(),
+            fingerprints.len()
         )
     })?;
     steps.say(
@@ -324,12 +344,12 @@ async fn run(args: &Args) -> std::result::Result<(), Stop> {
                     ),
                     other => format!("{other:?} exact copy"),
                 };
-                let right = res.hits.len() == 1 && photo_of.get(&hit.item_id) == Some(&orig);
+                let right = res.hits.len() == 1 && photo_of_hit.get(&hit.item_id) == Some(&orig);
                 lines.push(format!(
                     "{}  {:<28} -> photo {} ({how}){}",
                     up.name,
                     kind.describe(),
-                    photo_of.get(&hit.item_id).map_or(0, |p| p + 1),
+                    photo_of_hit.get(&hit.item_id).map_or(0, |p| p + 1),
                     if right { "" } else { "  WRONG ITEM" }
                 ));
                 if right {

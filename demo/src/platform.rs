@@ -3,6 +3,7 @@
 //! kept current page by page, a folder scan with query expansion, and feedback
 //! through the persisted queue.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,6 +56,16 @@ impl Platform {
     /// Items on the local list.
     pub fn listed(&self) -> usize {
         self.matcher.len()
+    }
+
+    /// The MD5 of every item on the local list, by the service's global item
+    /// id (what hits and feedback name).
+    pub fn listed_md5s(&self) -> Result<HashMap<i64, [u8; 16]>> {
+        let mut out = HashMap::new();
+        self.store.for_each_active(|e| {
+            out.insert(e.item_id, e.md5);
+        })?;
+        Ok(out)
     }
 
     /// Scans every file under `dir` (query expansion on), in parallel; results

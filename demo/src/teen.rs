@@ -58,7 +58,8 @@ pub struct Submitted {
     pub case_id: i64,
     /// The case number the service gave.
     pub case_number: String,
-    /// The service's item ids, in the order the photos were given.
+    /// The case's item numbers the service gave (1, 2, …), in the order the
+    /// photos were given; not the global ids platforms see (ADR 0110).
     pub service_item_ids: Vec<i64>,
 }
 

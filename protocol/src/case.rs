@@ -146,7 +146,9 @@ pub struct CreateCaseResponse {
     pub case_token: String,
     /// `false` when this answers a retry of an earlier identical request.
     pub created: bool,
-    /// Ids of the items, in request order.
+    /// The items' numbers within the case (1, 2, …), in request order. They
+    /// are per-case numbers, not the service's global ids (which would show
+    /// how many items it holds; ADR 0110).
     pub item_ids: Vec<i64>,
 }
 
@@ -154,7 +156,7 @@ pub struct CreateCaseResponse {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddItemsRequest {
-    /// Client-chosen key; a retry with the same key returns the same item ids.
+    /// Client-chosen key; a retry with the same key returns the same item numbers.
     pub idempotency_key: String,
     /// The items (1 to [`crate::MAX_ITEMS_PER_REQUEST`]).
     pub items: Vec<ItemInput>,
@@ -166,7 +168,8 @@ pub struct AddItemsRequest {
 pub struct AddItemsResponse {
     /// `false` when this answers a retry of an earlier identical request.
     pub created: bool,
-    /// Ids of the new items, in request order.
+    /// Per-case numbers of the new items, in request order: they continue
+    /// after every item the case ever had (numbers are never reused).
     pub item_ids: Vec<i64>,
 }
 
@@ -174,6 +177,7 @@ pub struct AddItemsResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawResponse {
-    /// Items that this request withdrew (empty when they already were).
+    /// Per-case numbers of the items this request withdrew (empty when they
+    /// already were).
     pub withdrawn_item_ids: Vec<i64>,
 }

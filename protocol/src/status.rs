@@ -18,7 +18,8 @@ pub enum ItemState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemStatus {
-    /// Item id.
+    /// The item's number within the case (1, 2, … in order of addition), as
+    /// in the creation and add-items answers; not the global id platforms see.
     pub item_id: i64,
     /// Picture or video.
     pub kind: ItemKind,
@@ -112,7 +113,7 @@ pub struct TimelineEvent {
     pub at: i64,
     /// What happened.
     pub kind: EventKind,
-    /// The item concerned, if one.
+    /// The item concerned (its number within the case), if one.
     pub item_id: Option<i64>,
     /// How many items the event concerns (for additions and case events).
     pub count: u32,

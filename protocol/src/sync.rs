@@ -22,7 +22,7 @@ pub struct SyncEntry {
     pub seq: i64,
     /// Add or withdraw.
     pub op: SyncOp,
-    /// The item (use it for feedback).
+    /// The item's global id (use it for feedback); submitters never see it.
     pub item_id: i64,
     /// Picture or video.
     pub kind: ItemKind,

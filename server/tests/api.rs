@@ -23,6 +23,7 @@ both_backends!(
     json_content_type_is_required_and_bearer_is_case_insensitive,
     concurrent_feedback_from_many_platforms_always_succeeds,
     the_right_secret_is_never_locked_out,
+    item_numbers_are_per_case_and_reveal_no_volume,
 );
 
 async fn case_lifecycle(b: Backend) {
@@ -44,7 +45,7 @@ async fn case_lifecycle(b: Backend) {
     );
     assert_eq!(created["created"], true);
     let ids: Vec<i64> = serde_json::from_value(created["item_ids"].clone()).unwrap();
-    assert_eq!(ids.len(), 2);
+    assert_eq!(ids, [1, 2], "per-case item numbers");
 
     // Retry with the same key and body: same case, same token, nothing new.
     let r = h.post("/v1/cases", None, &body).await;
@@ -90,6 +91,7 @@ async fn case_lifecycle(b: Backend) {
     assert_eq!(r.json()["item_ids"], added["item_ids"]);
     assert_eq!(r.json()["created"], false);
     let new_id = added["item_ids"][0].as_i64().unwrap();
+    assert_eq!(new_id, 3, "numbers continue within the case");
 
     // Withdraw one item (twice: the second is a no-op).
     let wpath = format!("/v1/cases/{number}/items/{}/withdraw", ids[0]);
@@ -98,11 +100,13 @@ async fn case_lifecycle(b: Backend) {
     assert_eq!(r.json()["withdrawn_item_ids"], json!([ids[0]]));
     let r = h.post(&wpath, Some(&token), &json!({})).await;
     assert_eq!(r.json()["withdrawn_item_ids"], json!([]));
-    // An item of another case is not found, and blamed on item_id.
+    // A number the case does not have is not found, and blamed on item_id;
+    // another case numbers its items from 1 again.
     let (_, _, other_ids) = create_case(h, vec![image_item()]).await;
+    assert_eq!(other_ids, [1]);
     let r = h
         .post(
-            &format!("/v1/cases/{number}/items/{}/withdraw", other_ids[0]),
+            &format!("/v1/cases/{number}/items/4/withdraw"),
             Some(&token),
             &json!({}),
         )
@@ -229,9 +233,12 @@ async fn sync_feedback_and_status(b: Backend) {
     };
     let h = &s.http;
     let key = s.platform_key.clone();
-    let (number, token, ids) =
-        create_case(h, vec![image_item(), image_item(), video_item(2)]).await;
-    let (_, _, ids2) = create_case(h, vec![image_item()]).await;
+    let items = vec![image_item(), image_item(), video_item(2)];
+    let (number, token, ids) = create_case(h, items.clone()).await;
+    assert_eq!(ids, [1, 2, 3]);
+    let other = image_item();
+    let (_, _, ids2) = create_case(h, vec![other.clone()]).await;
+    assert_eq!(ids2, [1]);
 
     // No key, bad key: 401 naming Authorization.
     for auth in [None, Some("tdk_wrong")] {
@@ -245,11 +252,18 @@ async fn sync_feedback_and_status(b: Backend) {
     let seqs: Vec<i64> = entries.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     assert_eq!(cursor, *seqs.last().unwrap());
-    let got: Vec<i64> = entries
+    // The platform sees global ids (the submitter never does), in order.
+    let got: Vec<String> = entries
+        .iter()
+        .map(|e| e["md5"].as_str().unwrap().to_string())
+        .collect();
+    let sent: Vec<String> = items.iter().chain([&other]).map(md5_of).collect();
+    assert_eq!(got, sent);
+    let gids: Vec<i64> = entries
         .iter()
         .map(|e| e["item_id"].as_i64().unwrap())
         .collect();
-    assert_eq!(got, [ids.clone(), ids2.clone()].concat());
+    assert!(gids.windows(2).all(|w| w[0] < w[1]), "{gids:?}");
     assert!(entries.iter().all(|e| e["op"] == "add"));
     assert_eq!(entries[2]["kind"], "video");
     assert_eq!(entries[2]["frames"].as_array().unwrap().len(), 2);
@@ -286,14 +300,14 @@ async fn sync_feedback_and_status(b: Backend) {
     let (delta, _) = h.sync_all(&key, cursor, 100).await;
     assert_eq!(delta.len(), 1);
     assert_eq!(delta[0]["op"], "withdraw");
-    assert_eq!(delta[0]["item_id"], ids[1]);
+    assert_eq!(delta[0]["item_id"], gids[1]);
     assert_eq!(delta[0]["md5"], entries[1]["md5"]);
 
     // Feedback flows into the status; repeats are no-ops.
     let fb = json!({"events": [
-        {"event_id": "e1", "item_id": ids[0], "outcome": "matched", "reference": "ticket-7"},
-        {"event_id": "e2", "item_id": ids[0], "outcome": "removed"},
-        {"event_id": "e3", "item_id": ids[2], "outcome": "reviewed_not_violating"},
+        {"event_id": "e1", "item_id": gids[0], "outcome": "matched", "reference": "ticket-7"},
+        {"event_id": "e2", "item_id": gids[0], "outcome": "removed"},
+        {"event_id": "e3", "item_id": gids[2], "outcome": "reviewed_not_violating"},
     ]});
     let r = h.post("/v1/feedback", Some(&key), &fb).await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -302,7 +316,7 @@ async fn sync_feedback_and_status(b: Backend) {
     assert_eq!(r.json(), json!({"accepted": 0, "duplicates": 3}));
     // One unknown item: the whole request is refused and nothing is written.
     let bad = json!({"events": [
-        {"event_id": "e4", "item_id": ids[0], "outcome": "matched"},
+        {"event_id": "e4", "item_id": gids[0], "outcome": "matched"},
         {"event_id": "e5", "item_id": 999_999_999, "outcome": "matched"},
     ]});
     let r = h.post("/v1/feedback", Some(&key), &bad).await;
@@ -566,7 +580,13 @@ async fn exports_list_active_items(b: Backend) {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "item_id,kind,md5,sha256,pdq,quality");
     assert_eq!(lines.len(), 4, "{csv}");
-    // Rows come by item id, and ids are random: find each item's row.
+    // Exports carry global ids (the submitter's numbers are per case): find
+    // each item's row by the global id a platform learns from sync.
+    let ids = [
+        global_id(h, &s.platform_key, &items[0]).await,
+        0,
+        global_id(h, &s.platform_key, &items[2]).await,
+    ];
     let row = |id: i64| {
         *lines
             .iter()
@@ -650,9 +670,12 @@ async fn concurrent_writers_never_make_sync_skip_an_entry(b: Backend) {
             let mut withdrawn = Vec::new();
             for i in 0..per_writer {
                 let n = 1 + (i + w) % 3;
-                let (number, token, ids) =
-                    create_case(&h, (0..n).map(|_| image_item()).collect()).await;
-                adds.extend(ids.iter().copied());
+                let items: Vec<Value> = (0..n).map(|_| image_item()).collect();
+                // Submitters get per-case numbers: items are known by their MD5.
+                let ids: Vec<String> = items.iter().map(md5_of).collect();
+                let (number, token, numbers) = create_case(&h, items).await;
+                assert_eq!(numbers, (1..=n as i64).collect::<Vec<_>>());
+                adds.extend(ids.iter().cloned());
                 if i % 4 == 0 {
                     let r = h
                         .post(
@@ -687,11 +710,11 @@ async fn concurrent_writers_never_make_sync_skip_an_entry(b: Backend) {
     let mut seen_w = HashSet::new();
     let mut pos = BTreeMap::new();
     for e in &seen {
-        let id = e["item_id"].as_i64().unwrap();
+        let id = e["md5"].as_str().unwrap().to_string();
         let fresh = if e["op"] == "add" {
-            seen_adds.insert(id)
+            seen_adds.insert(id.clone())
         } else {
-            seen_w.insert(id)
+            seen_w.insert(id.clone())
         };
         assert!(fresh, "item {id} {} seen twice", e["op"]);
         pos.entry(id)
@@ -970,7 +993,16 @@ async fn concurrent_feedback_from_many_platforms_always_succeeds(b: Backend) {
     let Some(s) = TestServer::start(b).await else {
         return;
     };
-    let (number, token, ids) = create_case(&s.http, (0..50).map(|_| image_item()).collect()).await;
+    let (number, token, numbers) =
+        create_case(&s.http, (0..50).map(|_| image_item()).collect()).await;
+    assert_eq!(numbers, (1..=50).collect::<Vec<i64>>());
+    // Feedback names global ids, which platforms learn from sync.
+    let (entries, _) = s.http.sync_all(&s.platform_key, 0, 1000).await;
+    let ids: Vec<i64> = entries
+        .iter()
+        .map(|e| e["item_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 50);
     let mut keys = vec![s.platform_key.clone()];
     for i in 0..3 {
         keys.push(
@@ -1071,5 +1103,139 @@ async fn the_right_secret_is_never_locked_out(b: Backend) {
     // Still throttled for wrong guesses afterwards.
     let r = h.get(&format!("/v1/cases/{number}"), Some(&wrong)).await;
     assert_eq!(r.status, 429, "{}", r.text());
+    s.stop().await;
+}
+
+/// Issue 10 / ADR 0110: a submitter's answers carry per-case item numbers
+/// (1, 2, … in order of addition, never reused), never the global ids that
+/// would show how many items the service holds; platforms keep global ids.
+async fn item_numbers_are_per_case_and_reveal_no_volume(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let key = &s.platform_key;
+    // The service already holds 200 items of other cases.
+    for _ in 0..20 {
+        create_case(h, (0..10).map(|_| image_item()).collect()).await;
+    }
+    let a_items: Vec<Value> = (0..3).map(|_| image_item()).collect();
+    let (a, a_token, a_ids) = create_case(h, a_items.clone()).await;
+    let b_items = vec![image_item(), video_item(2)];
+    let (bn, b_token, b_ids) = create_case(h, b_items.clone()).await;
+    assert_eq!(a_ids, [1, 2, 3]);
+    assert_eq!(b_ids, [1, 2]);
+
+    // Additions continue the case's numbering; a replay answers the same.
+    let more: Vec<Value> = (0..2).map(|_| image_item()).collect();
+    let add = json!({"idempotency_key": idem_key(), "items": more});
+    let r = h
+        .post(&format!("/v1/cases/{a}/items"), Some(&a_token), &add)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["item_ids"], json!([4, 5]));
+    let r = h
+        .post(&format!("/v1/cases/{a}/items"), Some(&a_token), &add)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["item_ids"], json!([4, 5]));
+
+    // Withdrawing number 2 withdraws that photo's global id for platforms.
+    let (_, cursor) = h.sync_all(key, 0, 1000).await;
+    let g2 = global_id(h, key, &a_items[1]).await;
+    assert!(g2 > 200, "the platform sees the global id {g2}");
+    let r = h
+        .post(
+            &format!("/v1/cases/{a}/items/2/withdraw"),
+            Some(&a_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["withdrawn_item_ids"], json!([2]));
+    let (delta, _) = h.sync_all(key, cursor, 100).await;
+    assert_eq!(delta.len(), 1);
+    assert_eq!(delta[0]["op"], "withdraw");
+    assert_eq!(delta[0]["item_id"], g2);
+    assert_eq!(delta[0]["md5"], json!(md5_of(&a_items[1])));
+    // Case B's item 2 is untouched, and a number is never reused.
+    let r = h
+        .post(
+            &format!("/v1/cases/{a}/items"),
+            Some(&a_token),
+            &json!({"idempotency_key": idem_key(), "items": [image_item()]}),
+        )
+        .await;
+    assert_eq!(r.json()["item_ids"], json!([6]));
+
+    // Feedback names global ids; it shows on the right per-case item.
+    let g5 = global_id(h, key, &more[1]).await;
+    let gb2 = global_id(h, key, &b_items[1]).await;
+    let fb = json!({"events": [
+        {"event_id": "n1", "item_id": g5, "outcome": "matched"},
+        {"event_id": "n2", "item_id": gb2, "outcome": "removed"},
+    ]});
+    let r = h.post("/v1/feedback", Some(key), &fb).await;
+    assert_eq!(r.json()["accepted"], 2, "{}", r.text());
+
+    let st = h
+        .get(&format!("/v1/cases/{a}"), Some(&a_token))
+        .await
+        .json();
+    let nums: Vec<i64> = st["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(nums, [1, 2, 3, 4, 5, 6]);
+    for it in st["items"].as_array().unwrap() {
+        let n = it["item_id"].as_i64().unwrap();
+        assert_eq!(it["matches"], u64::from(n == 5), "{it}");
+        assert_eq!(it["state"], if n == 2 { "withdrawn" } else { "active" });
+    }
+    // The timeline names items by number too, never above the case's count.
+    let tl = st["timeline"].as_array().unwrap();
+    let named: Vec<(&str, i64)> = tl
+        .iter()
+        .filter_map(|e| Some((e["kind"].as_str()?, e["item_id"].as_i64()?)))
+        .collect();
+    assert_eq!(named, [("item_withdrawn", 2), ("matched", 5)]);
+    let st_b = h
+        .get(&format!("/v1/cases/{bn}"), Some(&b_token))
+        .await
+        .json();
+    assert_eq!(st_b["items"][1]["item_id"], 2);
+    assert_eq!(st_b["items"][1]["removals"], 1);
+    assert_eq!(st_b["items"][0]["removals"], 0);
+    assert_eq!(st_b["timeline"][1]["item_id"], 2);
+    // Paging continues after a per-case number.
+    let r = h
+        .get(
+            &format!("/v1/cases/{a}?items_after=3&items_limit=2"),
+            Some(&a_token),
+        )
+        .await
+        .json();
+    assert_eq!(r["items"][0]["item_id"], 4);
+    assert_eq!(r["next_items_after"], 5);
+    // Another case's number that this case lacks is not found; withdrawing
+    // the case answers numbers of its own still-active items.
+    let r = h
+        .post(
+            &format!("/v1/cases/{bn}/items/3/withdraw"),
+            Some(&b_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let r = h
+        .post(
+            &format!("/v1/cases/{a}/withdraw"),
+            Some(&a_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.json()["withdrawn_item_ids"], json!([1, 3, 4, 5, 6]));
     s.stop().await;
 }

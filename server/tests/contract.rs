@@ -18,10 +18,14 @@ async fn the_server_accepts_what_the_document_allows(b: Backend) {
     let mut item = image_item();
     item["image"]["quality"] = json!(7.0);
     let r = h
-        .post("/v1/cases", None, &case_body(&idem_key(), vec![item]))
+        .post(
+            "/v1/cases",
+            None,
+            &case_body(&idem_key(), vec![item.clone()]),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
-    let id = r.json()["item_ids"][0].as_i64().unwrap();
+    let id = global_id(h, &s.platform_key, &item).await;
     // Lengths are counted in characters, as JSON Schema counts them.
     let ev = |event_id: &str, reference: String| json!({"events": [{"event_id": event_id, "item_id": id, "outcome": "matched", "reference": reference}]});
     let r = h

@@ -30,8 +30,11 @@ async fn a_platform_counts_once_per_item_and_outcome_however_many_events_it_send
         return;
     };
     let h = &s.http;
-    let (number, token, ids) = create_case(h, vec![image_item(), image_item()]).await;
-    let item = ids[0];
+    let items = vec![image_item(), image_item()];
+    let (number, token, ids) = create_case(h, items.clone()).await;
+    assert_eq!(ids, [1, 2]);
+    // Platforms name the global id they synced, not the submitter's number.
+    let item = global_id(h, &s.platform_key, &items[0]).await;
     // One platform: 20 000 distinct event ids, all "matched" on one item.
     let mut accepted = 0;
     for batch in 0..20 {
@@ -106,9 +109,16 @@ async fn the_status_of_a_10000_item_case_is_bounded_and_pages_through_every_item
                 .map(|v| v.as_i64().unwrap()),
         );
     }
-    assert_eq!(all.len(), 10_000);
-    // Feedback on many items makes a long timeline.
-    for chunk in all[..3000].chunks(1000) {
+    assert_eq!(all, (1..=10_000).collect::<Vec<i64>>(), "per-case numbers");
+    // Feedback (by the global ids a platform syncs, in order of addition) on
+    // many items makes a long timeline.
+    let (entries, _) = h.sync_all(&s.platform_key, 0, 50_000).await;
+    let gids: Vec<i64> = entries
+        .iter()
+        .map(|e| e["item_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(gids.len(), 10_000);
+    for chunk in gids[..3000].chunks(1000) {
         let events = chunk
             .iter()
             .map(|id| json!({"event_id": format!("x{id}"), "item_id": id, "outcome": "removed"}))
@@ -217,7 +227,9 @@ async fn feedback_on_a_withdrawn_item_is_accepted_and_counted(b: Backend) {
         return;
     };
     let h = &s.http;
-    let (number, token, ids) = create_case(h, vec![image_item()]).await;
+    let item = image_item();
+    let (number, token, ids) = create_case(h, vec![item.clone()]).await;
+    let gid = global_id(h, &s.platform_key, &item).await;
     let r = h
         .post(
             &format!("/v1/cases/{number}/items/{}/withdraw", ids[0]),
@@ -229,7 +241,7 @@ async fn feedback_on_a_withdrawn_item_is_accepted_and_counted(b: Backend) {
     let v = post_events(
         h,
         &s.platform_key,
-        vec![json!({"event_id": "late", "item_id": ids[0], "outcome": "removed"})],
+        vec![json!({"event_id": "late", "item_id": gid, "outcome": "removed"})],
     )
     .await;
     assert_eq!(v["accepted"], 1);

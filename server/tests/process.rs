@@ -165,8 +165,24 @@ async fn sigkill_mid_stream_loses_no_acknowledged_write_and_duplicates_nothing(b
                 };
                 assert_eq!(r.status, 201, "{}", r.text());
                 let resp = r.json();
-                let item = resp["item_ids"][0].as_i64().unwrap();
                 acked.lock().unwrap().push(Acked { key, resp });
+                // Feedback names the global id the platform synced (the
+                // submitter only has per-case numbers): find it by MD5.
+                let md5 = md5_of(&body["items"][0]);
+                let Ok(r) = http
+                    .try_send("GET", "/v1/sync?cursor=0&limit=50000", Some(&platform), None)
+                    .await
+                else {
+                    return;
+                };
+                assert_eq!(r.status, 200, "{}", r.text());
+                let item = r.json()["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["md5"].as_str() == Some(md5.as_str()))
+                    .and_then(|e| e["item_id"].as_i64())
+                    .unwrap();
                 let event_id = format!("w{w}-{i}");
                 let fb = json!({"events": [{"event_id": event_id, "item_id": item, "outcome": "matched"}]});
                 let Ok(r) = http
@@ -344,7 +360,7 @@ async fn logs_never_contain_secrets_or_fingerprints(b: Backend) {
     .await;
     http.get("/v1/sync", Some(&platform)).await;
     http.get("/v1/export/csv", Some(&platform)).await;
-    let item = v["item_ids"][0].as_i64().unwrap();
+    let item = global_id(&http, &platform, &items[0]).await;
     http.post("/v1/feedback", Some(&platform), &json!({"events": [{"event_id": "secret-ref-event", "item_id": item, "outcome": "matched", "reference": "platform-ticket-123"}]})).await;
     server.signal("-TERM");
     assert!(server.wait(Duration::from_secs(15)).success());

@@ -148,6 +148,14 @@ class Service:
 
     # --- the platform's side ----------------------------------------------
 
+    def global_ids(self, items: t.List[dict]) -> t.List[int]:
+        """The global ids platforms see for these (active) items, found by MD5.
+
+        A submitter's answers carry per-case item numbers (1, 2, ...), never
+        the global ids (ADR 0110)."""
+        by_md5 = {fields[1]: item_id for item_id, fields in self.active_list().items()}
+        return [by_md5[(it.get("image") or it.get("video"))["md5"]] for it in items]
+
     def active_list(self) -> t.Dict[int, tuple]:
         """The service's active list from the CSV export: item id -> fields."""
         r = self.http.get(

@@ -46,7 +46,9 @@ def world(tmp_path_factory):
         }
     }
     case = svc.create_case(items + [video])
-    assert len(case["item_ids"]) == 7
+    # The teen gets per-case numbers; platforms see global ids (ADR 0110).
+    assert case["item_ids"] == [1, 2, 3, 4, 5, 6, 7]
+    case["global_ids"] = svc.global_ids(items + [video])
     # A second case stays on the list throughout: python-threatexchange 1.2.17
     # leaves a stale CLI index behind when a signal type becomes empty
     # (CliIndexStore.clear compares full paths with type names), which would
@@ -57,6 +59,8 @@ def world(tmp_path_factory):
         picture(10 + i).save(p)
         others.append(image_item(p))
     kept = svc.create_case(others)
+    assert kept["item_ids"] == [1, 2, 3]
+    kept["global_ids"] = svc.global_ids(others)
     cli.setup(COLLAB, svc.url, page_size=3)  # several pages even for 7 items
     # python-threatexchange's PDQ index finds nothing when it holds one hash;
     # the six pictures avoid that.
@@ -77,10 +81,10 @@ def test_2_fetch_through_the_extension(world):
     p = cli.run("fetch")
     assert "Up to date" in p.stderr, p.stderr
     records, checkpoint = cli.local_copy(COLLAB)
-    assert sorted(records) == sorted(case["item_ids"] + world["kept"]["item_ids"])
+    assert sorted(records) == sorted(case["global_ids"] + world["kept"]["global_ids"])
     assert checkpoint.cursor == 10
     assert {k: (r.kind, r.md5, r.sha256, r.pdq, r.quality) for k, r in records.items()} == svc.active_list()
-    vid = records[case["item_ids"][6]]
+    vid = records[case["global_ids"][6]]
     assert [f.pdq for f in vid.frames] == [f["pdq"] for f in world["video"]["video"]["frames"]]
     # A second fetch is a no-op delta.
     cli.run("fetch")
@@ -92,19 +96,19 @@ def test_3_match_a_reencoded_copy_and_not_an_unrelated_picture(world):
     hit = cli.run("match", "photo", str(pics / "copy.jpg")).stdout
     lines = [l for l in hit.splitlines() if l.startswith("pdq ") and f"({COLLAB})" in l]
     assert lines, f"no PDQ match for the re-encoded copy: {hit!r}"
-    assert f"items={case['item_ids'][0]}" in lines[0]
+    assert f"items={case['global_ids'][0]}" in lines[0]
     miss = cli.run("match", "photo", str(pics / "other.png")).stdout
     assert COLLAB not in miss, f"unrelated picture matched: {miss!r}"
     # The exact file also matches by MD5 (photo_md5, added by the extension).
     exact = cli.run("match", "photo", str(pics / "orig2.png")).stdout
     assert any(
-        l.startswith("photo_md5 ") and f"items={case['item_ids'][2]}" in l
+        l.startswith("photo_md5 ") and f"items={case['global_ids'][2]}" in l
         for l in exact.splitlines()
     ), exact
     # Videos by MD5.
     md5 = world["video"]["video"]["md5"]
     v = cli.run("match", "--hashes", "-S", "video_md5", "video", "--", md5).stdout
-    assert f"items={case['item_ids'][6]}" in v, v
+    assert f"items={case['global_ids'][6]}" in v, v
 
 
 def _item(status, item_id):
@@ -158,7 +162,7 @@ def test_5_feedback_reaches_the_case_status_once(world, monkeypatch):
     api.report_true_positive(PdqSignal, sig, meta)
     api.report_seen(PdqSignal, sig, meta)  # same outcome: the same event
     api.report_removed(PdqSignal, sig, meta)
-    assert api.send_feedback([ids[2]], "removed") == (0, 1)
+    assert api.send_feedback([case["global_ids"][2]], "removed") == (0, 1)
     st = svc.status(case)
     assert (_item(st, ids[2])["matches"], _item(st, ids[2])["removals"]) == (1, 1), st
     assert st["summary"]["matches"] == 2 and st["summary"]["reviewed_not_violating"] == 1
@@ -171,17 +175,17 @@ def test_5_feedback_reaches_the_case_status_once(world, monkeypatch):
 def test_4_withdrawal_removes_the_item_from_the_local_copy(world):
     cli, svc, case, pics = world["cli"], world["svc"], world["case"], world["pics"]
     ids = case["item_ids"]
-    svc.withdraw_item(case, ids[0])
+    svc.withdraw_item(case, ids[0])  # the case's own item number
     cli.run("fetch")
     records, _ = cli.local_copy(COLLAB)
-    assert ids[0] not in records and len(records) == 9
+    assert case["global_ids"][0] not in records and len(records) == 9
     out = cli.run("match", "photo", str(pics / "copy.jpg")).stdout
     assert COLLAB not in out, f"withdrawn picture still matches: {out!r}"
     # Withdrawing the whole case leaves only the other case's items.
     svc.withdraw_case(case)
     cli.run("fetch")
     records, _ = cli.local_copy(COLLAB)
-    assert sorted(records) == sorted(world["kept"]["item_ids"])
+    assert sorted(records) == sorted(world["kept"]["global_ids"])
     assert {k: (r.kind, r.md5, r.sha256, r.pdq, r.quality) for k, r in records.items()} == svc.active_list()
     out = cli.run("match", "photo", str(pics / "orig2.png")).stdout
     assert COLLAB not in out, out

@@ -49,12 +49,12 @@ pub async fn create_case(
             })
             .await;
         match outcome {
-            Ok(InsertCase::Created { item_ids }) => {
+            Ok(InsertCase::Created { item_numbers }) => {
                 return Ok(p::CreateCaseResponse {
                     case_number: number,
                     case_token: token,
                     created: true,
-                    item_ids,
+                    item_ids: item_numbers,
                 });
             }
             Ok(InsertCase::Existing(stored)) => {
@@ -64,7 +64,7 @@ pub async fn create_case(
                     case_number: stored.number,
                     case_token: secrets::token_string(&raw),
                     created: false,
-                    item_ids: stored.item_ids,
+                    item_ids: stored.item_numbers,
                 });
             }
             Err(StoreError::CaseNumberTaken) => continue,
@@ -117,7 +117,7 @@ pub async fn add_items(
         .await?;
     Ok(p::AddItemsResponse {
         created: added.created,
-        item_ids: added.item_ids,
+        item_ids: added.item_numbers,
     })
 }
 

@@ -8,11 +8,11 @@ fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Which items a status answer lists: those with an id above `after`, at
+/// Which items a status answer lists: those with a per-case number above `after`, at
 /// most `limit` (and never more than [`p::STATUS_ITEMS_MAX`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ItemsPage {
-    /// Item id to continue after (0: from the first).
+    /// Per-case item number to continue after (0: from the first).
     pub after: i64,
     /// Items wanted; `None` for the default page size.
     pub limit: Option<u32>,
@@ -41,11 +41,11 @@ pub fn assemble_status(parts: StatusParts, page: ItemsPage) -> Result<p::CaseSta
         summary.matches += count(it.matches);
         summary.removals += count(it.removals);
         summary.reviewed_not_violating += count(it.not_violating);
-        if it.id <= page.after || items.len() > limit {
+        if it.number <= page.after || items.len() > limit {
             continue;
         }
         items.push(p::ItemStatus {
-            item_id: it.id,
+            item_id: it.number,
             kind: it.kind,
             state: it.state,
             platforms_synced: count_synced(it.add_seq),
@@ -74,7 +74,7 @@ pub fn assemble_status(parts: StatusParts, page: ItemsPage) -> Result<p::CaseSta
         .map(|e| p::TimelineEvent {
             at: e.at,
             kind: e.kind,
-            item_id: e.item_id,
+            item_id: e.item_number,
             count: count(e.count),
         })
         .collect();

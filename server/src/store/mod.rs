@@ -260,8 +260,8 @@ pub struct StoredCase {
     pub request_hash: Vec<u8>,
     /// The masked token stored then.
     pub token_wrap: [u8; 32],
-    /// Ids of the items created then.
-    pub item_ids: Vec<i64>,
+    /// Per-case numbers of the items created then.
+    pub item_numbers: Vec<i64>,
 }
 
 /// Result of [`Backend::insert_case`].
@@ -269,8 +269,8 @@ pub struct StoredCase {
 pub enum InsertCase {
     /// A new case was stored.
     Created {
-        /// Ids of its items.
-        item_ids: Vec<i64>,
+        /// Per-case numbers of its items (1..n).
+        item_numbers: Vec<i64>,
     },
     /// Nothing was stored: the idempotency key belongs to this case.
     Existing(StoredCase),
@@ -295,14 +295,14 @@ pub struct NewBatch {
 pub struct AddedItems {
     /// `false` when the batch was stored by an earlier identical request.
     pub created: bool,
-    /// Ids of the batch's items.
-    pub item_ids: Vec<i64>,
+    /// Per-case numbers of the batch's items.
+    pub item_numbers: Vec<i64>,
 }
 
 /// What a withdrawal concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WithdrawTarget {
-    /// One item of the case.
+    /// One item of the case, by its per-case number.
     Item(i64),
     /// Every item and the case itself.
     Case,
@@ -393,8 +393,8 @@ pub struct PlatformInfo {
 /// Item row as the status read needs it.
 #[derive(Debug, Clone)]
 pub struct StatusItem {
-    /// Item id.
-    pub id: i64,
+    /// Per-case item number (the submitter never sees the global id).
+    pub number: i64,
     /// Picture or video.
     pub kind: p::ItemKind,
     /// Active or withdrawn.
@@ -420,8 +420,8 @@ pub struct EventRow {
     pub at: i64,
     /// What happened.
     pub kind: p::EventKind,
-    /// The item, if one.
-    pub item_id: Option<i64>,
+    /// The item's per-case number, if the event concerns one.
+    pub item_number: Option<i64>,
     /// How many items.
     pub count: i64,
 }
@@ -436,7 +436,7 @@ pub struct StatusParts {
     pub state: p::ItemState,
     /// Unix seconds.
     pub created_at: i64,
-    /// Items, by id.
+    /// Items, by number.
     pub items: Vec<StatusItem>,
     /// Every platform's sync position.
     pub synced_through: Vec<i64>,
@@ -465,7 +465,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn add_items(&self, batch: NewBatch) -> Result<AddedItems, StoreError>;
 
     /// Withdraws as [`crate::domain::rules::plan_withdraw`] decides from the
-    /// rows read under the case's lock; returns the items withdrawn now.
+    /// rows read under the case's lock (the plan and the change log use global
+    /// ids); returns the per-case numbers of the items withdrawn now.
     async fn withdraw(
         &self,
         case_id: i64,

@@ -23,6 +23,7 @@ use crate::domain::rules::{self, AddSnapshot, Admission, NewEvent, PriorBatch, W
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_feedback_outcomes.sql"),
+    include_str!("../../migrations/postgres/0003_case_item_numbers.sql"),
 ];
 /// Advisory lock key that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7464_6d69_6772;
@@ -125,11 +126,14 @@ impl PgStore {
         }
     }
 
+    /// Inserts items numbered `first_number`, `first_number + 1`, … within the
+    /// case; returns those numbers.
     async fn insert_items(
         &self,
         tx: &Transaction<'_>,
         case_id: i64,
         batch: i64,
+        first_number: i32,
         items: &[NewItem],
         now: i64,
     ) -> Result<Vec<i64>, StoreError> {
@@ -155,8 +159,9 @@ impl PgStore {
             .prepare_cached(
                 "WITH ins AS ( \
                    INSERT INTO items (id, case_id, batch, kind, md5, sha256, pdq, quality, frames, \
-                                      add_seq, created_at, state) \
-                   SELECT u.id, $1, $2, u.kind, u.md5, u.sha, u.pdq, u.q, u.frames, $3 + u.ord - 1, $4, $12 \
+                                      add_seq, created_at, state, number) \
+                   SELECT u.id, $1, $2, u.kind, u.md5, u.sha, u.pdq, u.q, u.frames, $3 + u.ord - 1, $4, $12, \
+                          $14::integer + u.ord::integer - 1 \
                    FROM unnest($5::bigint[], $6::smallint[], $7::bytea[], $8::bytea[], $9::bytea[], \
                                $10::smallint[], $11::bytea[]) \
                         WITH ORDINALITY AS u(id, kind, md5, sha, pdq, q, frames, ord) \
@@ -181,10 +186,11 @@ impl PgStore {
                 &frames,
                 &p::ItemState::Active.code(),
                 &p::SyncOp::Add.code(),
+                &first_number,
             ],
         )
         .await?;
-        Ok(ids)
+        Ok((0..n).map(|k| i64::from(first_number) + k).collect())
     }
 }
 
@@ -286,15 +292,17 @@ impl Backend for PgStore {
                     number: row.get(1),
                     request_hash: row.get(2),
                     token_wrap: blob32(row.get(3), "token wrap")?,
-                    item_ids: batch_item_ids(&tx, row.get(0), 0).await?,
+                    item_numbers: batch_item_numbers(&tx, row.get(0), 0).await?,
                 }));
             };
             let case_id: i64 = row.get(0);
             insert_event(&tx, case_id, c.now, c.event).await?;
-            let item_ids = self.insert_items(&tx, case_id, 0, &c.items, c.now).await?;
+            let item_numbers = self
+                .insert_items(&tx, case_id, 0, 1, &c.items, c.now)
+                .await?;
             self.jitter().await;
             tx.commit().await?;
-            Ok(InsertCase::Created { item_ids })
+            Ok(InsertCase::Created { item_numbers })
         })
         .await
     }
@@ -346,7 +354,7 @@ impl Backend for PgStore {
             Admission::Replay { op_id } => {
                 return Ok(AddedItems {
                     created: false,
-                    item_ids: batch_item_ids(&tx, b.case_id, op_id).await?,
+                    item_numbers: batch_item_numbers(&tx, b.case_id, op_id).await?,
                 });
             }
             Admission::Insert { event } => event,
@@ -364,14 +372,17 @@ impl Backend for PgStore {
         )
         .await?;
         insert_event(&tx, b.case_id, b.now, event).await?;
-        let item_ids = self
-            .insert_items(&tx, b.case_id, op_id, &b.items, b.now)
+        // Numbers continue after every item the case ever had (withdrawn ones
+        // keep theirs), so they are never reused; the case row is locked.
+        let first_number = row.get::<_, i32>(1) + 1;
+        let item_numbers = self
+            .insert_items(&tx, b.case_id, op_id, first_number, &b.items, b.now)
             .await?;
         self.jitter().await;
         tx.commit().await?;
         Ok(AddedItems {
             created: true,
-            item_ids,
+            item_numbers,
         })
         }).await
     }
@@ -392,21 +403,34 @@ impl Backend for PgStore {
             )
             .await?;
         let only = match target {
-            WithdrawTarget::Item(id) => Some(id),
+            WithdrawTarget::Item(number) => Some(number),
             WithdrawTarget::Case => None,
         };
-        let items = tx
+        let rows = tx
             .query(
-                "SELECT id, state FROM items WHERE case_id = $1 \
-                 AND ($2::bigint IS NULL OR id = $2) ORDER BY id",
+                "SELECT id, state, number FROM items WHERE case_id = $1 \
+                 AND ($2::bigint IS NULL OR number = $2) ORDER BY id",
                 &[&case_id, &only],
             )
-            .await?
+            .await?;
+        let numbers: HashMap<i64, i64> = rows
+            .iter()
+            .map(|r| (r.get(0), i64::from(r.get::<_, i32>(2))))
+            .collect();
+        let items = rows
             .iter()
             .map(|r| -> Result<(i64, p::ItemState), StoreError> { Ok((r.get(0), code(r, 1)?)) })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        // The plan works on global ids (the change log needs them).
+        let global = match target {
+            WithdrawTarget::Item(_) => match items.first() {
+                Some(&(id, _)) => WithdrawTarget::Item(id),
+                None => return Err(StoreError::NotFound),
+            },
+            WithdrawTarget::Case => WithdrawTarget::Case,
+        };
         let plan = rules::plan_withdraw(
-            target,
+            global,
             &WithdrawSnapshot {
                 case_state: code(&case, 0)?,
                 items,
@@ -442,7 +466,10 @@ impl Backend for PgStore {
             self.jitter().await;
         }
         tx.commit().await?;
-        Ok(plan.item_ids)
+        plan.item_ids
+            .iter()
+            .map(|id| numbers.get(id).copied().ok_or(StoreError::NotFound))
+            .collect()
         }).await
     }
 
@@ -463,8 +490,8 @@ impl Backend for PgStore {
             .ok_or(StoreError::NotFound)?;
         let st = tx
             .prepare_cached(
-                "SELECT id, kind, state, add_seq, matches, removals, not_violating, created_at, \
-                 withdrawn_at FROM items WHERE case_id = $1 ORDER BY id",
+                "SELECT number, kind, state, add_seq, matches, removals, not_violating, \
+                 created_at, withdrawn_at FROM items WHERE case_id = $1 ORDER BY number",
             )
             .await?;
         let items = tx
@@ -473,7 +500,7 @@ impl Backend for PgStore {
             .iter()
             .map(|r| {
                 Ok(StatusItem {
-                    id: r.get(0),
+                    number: i64::from(r.get::<_, i32>(0)),
                     kind: code(r, 1)?,
                     state: code(r, 2)?,
                     add_seq: r.get(3),
@@ -491,7 +518,8 @@ impl Backend for PgStore {
         let synced_through = tx.query(&st, &[]).await?.iter().map(|r| r.get(0)).collect();
         let st = tx
             .prepare_cached(
-                "SELECT at, kind, item_id, count FROM events WHERE case_id = $1 ORDER BY id",
+                "SELECT e.at, e.kind, i.number, e.count FROM events e \
+                 LEFT JOIN items i ON i.id = e.item_id WHERE e.case_id = $1 ORDER BY e.id",
             )
             .await?;
         let events = tx
@@ -502,7 +530,7 @@ impl Backend for PgStore {
                 Ok(EventRow {
                     at: r.get(0),
                     kind: codes::event_kind(r.get(1))?,
-                    item_id: r.get(2),
+                    item_number: r.get::<_, Option<i32>>(2).map(i64::from),
                     count: i64::from(r.get::<_, i32>(3)),
                 })
             })
@@ -733,19 +761,19 @@ impl Backend for PgStore {
     }
 }
 
-async fn batch_item_ids(
+async fn batch_item_numbers(
     tx: &Transaction<'_>,
     case_id: i64,
     batch: i64,
 ) -> Result<Vec<i64>, StoreError> {
     Ok(tx
         .query(
-            "SELECT id FROM items WHERE case_id = $1 AND batch = $2 ORDER BY id",
+            "SELECT number FROM items WHERE case_id = $1 AND batch = $2 ORDER BY number",
             &[&case_id, &batch],
         )
         .await?
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| i64::from(r.get::<_, i32>(0)))
         .collect())
 }
 

@@ -25,6 +25,7 @@ const MAX_BATCH: usize = 256;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_feedback_outcomes.sql"),
+    include_str!("../../migrations/sqlite/0003_case_item_numbers.sql"),
 ];
 
 type Finisher = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -195,7 +196,7 @@ impl Backend for SqliteStore {
                     number,
                     request_hash,
                     token_wrap: blob32(wrap, "token wrap")?,
-                    item_ids: batch_item_ids(db, id, 0)?,
+                    item_numbers: batch_item_numbers(db, id, 0)?,
                 }));
             }
             let taken: bool = db
@@ -220,9 +221,9 @@ impl Backend for SqliteStore {
                 c.now
             ])?;
             let case_id = db.last_insert_rowid();
-            let item_ids = insert_items(db, case_id, 0, &c.items, c.now)?;
+            let item_numbers = insert_items(db, case_id, 0, 1, &c.items, c.now)?;
             insert_event(db, case_id, c.now, c.event)?;
-            Ok(InsertCase::Created { item_ids })
+            Ok(InsertCase::Created { item_numbers })
         })
         .await
     }
@@ -269,7 +270,7 @@ impl Backend for SqliteStore {
                 Admission::Replay { op_id } => {
                     return Ok(AddedItems {
                         created: false,
-                        item_ids: batch_item_ids(db, b.case_id, op_id)?,
+                        item_numbers: batch_item_numbers(db, b.case_id, op_id)?,
                     });
                 }
                 Admission::Insert { event } => event,
@@ -279,13 +280,15 @@ impl Backend for SqliteStore {
             )?
             .execute(params![b.case_id, &b.idem_hash[..], &b.request_hash[..]])?;
             let op_id = db.last_insert_rowid();
-            let item_ids = insert_items(db, b.case_id, op_id, &b.items, b.now)?;
+            // Numbers continue after every item the case ever had (withdrawn
+            // ones keep theirs), so they are never reused.
+            let item_numbers = insert_items(db, b.case_id, op_id, item_count + 1, &b.items, b.now)?;
             db.prepare_cached("UPDATE cases SET item_count = item_count + ? WHERE id = ?")?
-                .execute(params![item_ids.len() as i64, b.case_id])?;
+                .execute(params![item_numbers.len() as i64, b.case_id])?;
             insert_event(db, b.case_id, b.now, event)?;
             Ok(AddedItems {
                 created: true,
-                item_ids,
+                item_numbers,
             })
         })
         .await
@@ -302,23 +305,39 @@ impl Backend for SqliteStore {
                 .prepare_cached("SELECT state FROM cases WHERE id = ?")?
                 .query_row([case_id], |r| r.get(0))?;
             let only = match target {
-                WithdrawTarget::Item(id) => Some(id),
+                WithdrawTarget::Item(number) => Some(number),
                 WithdrawTarget::Case => None,
             };
             let mut st = db.prepare_cached(
-                "SELECT id, state FROM items WHERE case_id = ?1 AND (?2 IS NULL OR id = ?2) \
-                 ORDER BY id",
+                "SELECT id, state, number FROM items WHERE case_id = ?1 \
+                 AND (?2 IS NULL OR number = ?2) ORDER BY id",
             )?;
-            let items = st
+            let rows = st
                 .query_map(params![case_id, only], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
                 })?
-                .collect::<Result<Vec<_>, _>>()?
+                .collect::<Result<Vec<_>, _>>()?;
+            let numbers: HashMap<i64, i64> = rows.iter().map(|&(id, _, n)| (id, n)).collect();
+            let items = rows
                 .into_iter()
-                .map(|(id, s)| -> Result<_, StoreError> { Ok((id, p::ItemState::from_code(s)?)) })
+                .map(|(id, s, _)| -> Result<_, StoreError> {
+                    Ok((id, p::ItemState::from_code(s)?))
+                })
                 .collect::<Result<Vec<_>, StoreError>>()?;
+            // The plan works on global ids (the change log needs them).
+            let global = match target {
+                WithdrawTarget::Item(_) => match items.first() {
+                    Some(&(id, _)) => WithdrawTarget::Item(id),
+                    None => return Err(StoreError::NotFound),
+                },
+                WithdrawTarget::Case => WithdrawTarget::Case,
+            };
             let plan = rules::plan_withdraw(
-                target,
+                global,
                 &WithdrawSnapshot {
                     case_state: p::ItemState::from_code(case_state)?,
                     items,
@@ -338,7 +357,10 @@ impl Backend for SqliteStore {
             if let Some(e) = plan.event {
                 insert_event(db, case_id, now, e)?;
             }
-            Ok(plan.item_ids)
+            plan.item_ids
+                .iter()
+                .map(|id| numbers.get(id).copied().ok_or(StoreError::NotFound))
+                .collect()
         })
         .await
     }
@@ -351,15 +373,15 @@ impl Backend for SqliteStore {
                 .optional()?
                 .ok_or(StoreError::NotFound)?;
             let mut st = db.prepare_cached(
-                "SELECT id, kind, state, add_seq, matches, removals, not_violating, created_at, \
-                 withdrawn_at FROM items WHERE case_id = ? ORDER BY id",
+                "SELECT number, kind, state, add_seq, matches, removals, not_violating, \
+                 created_at, withdrawn_at FROM items WHERE case_id = ? ORDER BY number",
             )?;
             let rows = st
                 .query_map([case_id], |r| {
                     Ok((
                         (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?),
                         StatusItem {
-                            id: r.get(0)?,
+                            number: r.get(0)?,
                             kind: p::ItemKind::Image,
                             state: p::ItemState::Active,
                             add_seq: r.get(3)?,
@@ -388,7 +410,8 @@ impl Backend for SqliteStore {
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<Vec<i64>, _>>()?;
             let mut st = db.prepare_cached(
-                "SELECT at, kind, item_id, count FROM events WHERE case_id = ? ORDER BY id",
+                "SELECT e.at, e.kind, i.number, e.count FROM events e \
+                 LEFT JOIN items i ON i.id = e.item_id WHERE e.case_id = ? ORDER BY e.id",
             )?;
             let events = st
                 .query_map([case_id], |r| {
@@ -402,11 +425,11 @@ impl Backend for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?
                 .into_iter()
                 .map(
-                    |(at, kind, item_id, count)| -> Result<EventRow, StoreError> {
+                    |(at, kind, item_number, count)| -> Result<EventRow, StoreError> {
                         Ok(EventRow {
                             at,
                             kind: codes::event_kind(&kind)?,
-                            item_id,
+                            item_number,
                             count,
                         })
                     },
@@ -687,20 +710,23 @@ fn next_seq(db: &Connection) -> Result<i64, StoreError> {
         .query_row([], |r| r.get(0))?)
 }
 
+/// Inserts items numbered `first_number`, `first_number + 1`, … within the
+/// case; returns those numbers.
 fn insert_items(
     db: &Connection,
     case_id: i64,
     batch: i64,
+    first_number: i64,
     items: &[NewItem],
     now: i64,
 ) -> Result<Vec<i64>, StoreError> {
-    let mut ids = Vec::with_capacity(items.len());
+    let mut numbers = Vec::with_capacity(items.len());
     let mut ins = db.prepare_cached(
         "INSERT INTO items (case_id, batch, kind, state, md5, sha256, pdq, quality, frames, \
-         add_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         add_seq, created_at, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     let mut chg = db.prepare_cached("INSERT INTO changes (seq, item_id, op) VALUES (?, ?, ?)")?;
-    for (seq, it) in (next_seq(db)?..).zip(items.iter()) {
+    for ((seq, number), it) in (next_seq(db)?..).zip(first_number..).zip(items.iter()) {
         ins.execute(params![
             case_id,
             batch,
@@ -712,18 +738,20 @@ fn insert_items(
             it.quality,
             it.frames,
             seq,
-            now
+            now,
+            number
         ])?;
         let id = db.last_insert_rowid();
         chg.execute(params![seq, id, p::SyncOp::Add.code()])?;
-        ids.push(id);
+        numbers.push(number);
     }
-    Ok(ids)
+    Ok(numbers)
 }
 
-fn batch_item_ids(db: &Connection, case_id: i64, batch: i64) -> Result<Vec<i64>, StoreError> {
-    let mut st =
-        db.prepare_cached("SELECT id FROM items WHERE case_id = ? AND batch = ? ORDER BY id")?;
+fn batch_item_numbers(db: &Connection, case_id: i64, batch: i64) -> Result<Vec<i64>, StoreError> {
+    let mut st = db.prepare_cached(
+        "SELECT number FROM items WHERE case_id = ? AND batch = ? ORDER BY number",
+    )?;
     let rows = st.query_map(params![case_id, batch], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -474,3 +474,29 @@ macro_rules! both_backends {
         )*
     };
 }
+
+/// The MD5 (hex) an item input carries: how a test recognises its item in a
+/// platform's sync, since submitters get per-case numbers, not global ids.
+pub fn md5_of(item: &Value) -> String {
+    let inner = item.get("image").or_else(|| item.get("video")).unwrap();
+    inner["md5"].as_str().unwrap().to_string()
+}
+
+/// The global id a platform sees for this item input, found by its MD5 in
+/// one full sync page from cursor 0 (which records no sync position).
+pub async fn global_id(http: &Http, platform_key: &str, item: &Value) -> i64 {
+    let r = http
+        .get("/v1/sync?cursor=0&limit=10000", Some(platform_key))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = r.json();
+    assert_eq!(page["has_more"], false, "one page holds the test's items");
+    let md5 = md5_of(item);
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["op"] == "add" && e["md5"].as_str() == Some(md5.as_str()))
+        .and_then(|e| e["item_id"].as_i64())
+        .unwrap()
+}
