@@ -185,19 +185,13 @@ async fn the_committed_schema_1_history_upgrades_and_its_queue_is_sent() {
     assert!(matches!(open(&phone), Err(Error::WrongKey)));
     assert_eq!(snapshot(&phone.history_path()), snapshot(&fixture_v1()));
     std::fs::write(phone.key_path(), FIXTURE_KEY).unwrap();
-    {
-        let c = rusqlite::Connection::open(phone.history_path()).unwrap();
-        let v: u32 = c
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, 1, "the fixture is schema 1");
-    }
+    assert_eq!(
+        schema_version(&phone.history_path()),
+        1,
+        "the fixture is schema 1"
+    );
     let app = phone.open_app(&svc.url);
-    let c = rusqlite::Connection::open(phone.history_path()).unwrap();
-    let v: u32 = c
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .unwrap();
-    assert_eq!(v, LATEST_VERSION);
+    assert_eq!(schema_version(&phone.history_path()), LATEST_VERSION);
     let cases = app.list_cases().unwrap();
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0].state, CaseState::Pending);
@@ -413,19 +407,14 @@ async fn the_committed_schema_3_history_has_its_fingerprints_sealed_on_upgrade()
     std::fs::create_dir_all(phone.data_dir()).unwrap();
     std::fs::copy(fixture_v3(), phone.history_path()).unwrap();
     std::fs::write(phone.key_path(), FIXTURE_KEY).unwrap();
-    {
-        let c = rusqlite::Connection::open(phone.history_path()).unwrap();
-        let v: u32 = c
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, 3, "the fixture is schema 3");
-    }
+    assert_eq!(
+        schema_version(&phone.history_path()),
+        3,
+        "the fixture is schema 3"
+    );
     let app = phone.open_app(&svc.url);
+    assert_eq!(schema_version(&phone.history_path()), LATEST_VERSION);
     let c = rusqlite::Connection::open(phone.history_path()).unwrap();
-    let v: u32 = c
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .unwrap();
-    assert_eq!(v, LATEST_VERSION);
     let cols: Vec<String> = c
         .prepare("SELECT name FROM pragma_table_info('items')")
         .unwrap()
@@ -588,4 +577,12 @@ fn make_v3_fixture() {
     let c = rusqlite::Connection::open(&out).unwrap();
     c.pragma_update(None, "journal_mode", "DELETE").unwrap();
     c.execute_batch("VACUUM;").unwrap();
+}
+
+/// The schema version (`user_version`) of a history file.
+fn schema_version(path: &std::path::Path) -> u32 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
 }
