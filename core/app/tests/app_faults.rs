@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use app_support::{Fault, Phone, Proxy, Service, photo_png};
+use app_support::{Fault, Phone, Proxy, Service, TestClock, photo_png};
 use takedown_app::eligibility::{AgeWhenMade, EligibilityAnswers, SubmitterRole};
 use takedown_app::history::{CaseState, HistoryItemState};
 use takedown_app::outbox::SubmitItem;
@@ -280,15 +280,6 @@ async fn concurrent_flushes_send_each_operation_once() {
     assert_eq!(proxy.forwarded(), 3, "each operation sent once");
     assert_eq!(svc.cases(), 3);
     assert_agrees(&app, &svc);
-}
-
-/// A clock the test moves by hand.
-struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

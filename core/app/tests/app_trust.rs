@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app_support::{Fault, Phone, Proxy, Service, photo_png};
+use app_support::{Fault, Phone, Proxy, Service, TestClock, photo_png};
 use takedown_app::db::{Db, LATEST_VERSION};
 use takedown_app::eligibility::{AgeWhenMade, EligibilityAnswers, SubmitterRole};
 use takedown_app::history::{CaseState, HistoryItemState};
@@ -402,14 +402,6 @@ async fn delete_everything_refuses_with_withdrawals_queued() {
     app.delete_everything_force().unwrap();
     assert!(!phone.history_path().exists());
     assert!(matches!(app.list_cases(), Err(Error::Closed)));
-}
-
-struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 /// Bug 10: the persisted retry time is read by every flush and handed to the

@@ -441,3 +441,12 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("../../tests/fixtures/images")
         .join(name)
 }
+
+/// A clock the test moves by hand (milliseconds since the epoch).
+pub struct TestClock(pub std::sync::atomic::AtomicI64);
+
+impl Clock for TestClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
