@@ -288,14 +288,7 @@ async fn latency(args: &Args) {
         "sidecar opened (matcher built from SQLite): {rebuild:.1} s, RSS {rss0:.0} MB → {:.0} MB",
         rss_mb()
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listen");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, sidecar, store, async {
-        let _ = stop_rx.await;
-    }));
+    let (base, stop_tx, server) = start_sidecar(sidecar, store).await;
     let http = http();
     let match_url = format!("{base}/v1/match");
     let fp_url = format!("{base}/v1/match/fingerprints");
@@ -390,6 +383,27 @@ struct Service {
     _dir: tempfile::TempDir,
 }
 
+/// The sidecar serving on loopback: its base URL, the sender that stops it, and
+/// its task.
+async fn start_sidecar(
+    sidecar: Sidecar,
+    store: Store,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<takedown_platform::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, sidecar, store, async {
+        let _ = stop_rx.await;
+    }));
+    (base, stop_tx, server)
+}
+
 async fn start_service() -> Service {
     use takedown_server::store::{DatabaseConfig, Store as ServiceStore};
     let dir = tempfile::tempdir().expect("temp dir");
@@ -480,14 +494,7 @@ async fn soak(args: &Args) {
     };
     let (sidecar, store) =
         Sidecar::open(&dir.path().join("list.sqlite3"), Some(client), config).expect("sidecar");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listen");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, sidecar, store, async {
-        let _ = stop_rx.await;
-    }));
+    let (base, stop_tx, server) = start_sidecar(sidecar, store).await;
     let health = |http: reqwest::Client, base: String| async move {
         let v: Value = http
             .get(format!("{base}/healthz"))
