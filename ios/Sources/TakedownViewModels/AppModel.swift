@@ -96,7 +96,8 @@ public final class AppModel {
     public func launch() async {
         route = .start
         locked = preferences.lockEnabled
-        await openCore()
+        // A background flush may have opened it already (one core per process).
+        if core == nil { await openCore() }
     }
 
     private func openCore() async {

@@ -165,9 +165,17 @@ extension L10nKey {
     public var message: Message { Message(self) }
 }
 
-/// The support services the help screen lists (names and contacts live in the catalog).
-public let helpServices: [(name: L10nKey, contact: L10nKey)] = [
-    (.helpService1Name, .helpService1Contact),
-    (.helpService2Name, .helpService2Contact),
-    (.helpService3Name, .helpService3Contact),
+/// A support service on the help screen (name and contact live in the catalog).
+public struct HelpService: Hashable, Sendable {
+    /// Its name.
+    public let name: L10nKey
+    /// Phone number and web address.
+    public let contact: L10nKey
+}
+
+/// The support services the help screen lists.
+public let helpServices: [HelpService] = [
+    HelpService(name: .helpService1Name, contact: .helpService1Contact),
+    HelpService(name: .helpService2Name, contact: .helpService2Contact),
+    HelpService(name: .helpService3Name, contact: .helpService3Contact),
 ]
