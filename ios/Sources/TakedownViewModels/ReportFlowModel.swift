@@ -192,18 +192,21 @@ public final class ReportFlowModel {
                 try Task.checkCancellation()
                 let item = entries[i].item
                 let hashed: HashedItem
+                var failure: L10nKey?
                 do {
                     // One decoded item alive at a time: `input` goes out of scope before the next.
                     let input = try await source.input(for: item)
                     hashed = try await core.hashItemCancellable(item: input, cancel: token)
                 } catch where !isCancellation(error) {
+                    // The platform could not decode it (or a video is over the limits).
+                    if case TakedownError.LimitExceeded = error { failure = .reviewTooLarge }
                     hashed = HashedItem(index: UInt32(i), fingerprint: nil,
                                         error: ItemError(kind: .unreadable, reason: ""), duplicateGroup: nil)
                 }
                 // The item may have been removed meanwhile (not on this screen, but be safe).
                 guard let j = entries.firstIndex(where: { $0.id == item.id }) else { continue }
                 entries[j].hashed = hashed
-                entries[j].warning = warning(for: hashed)
+                entries[j].warning = failure ?? warning(for: hashed)
                 progress = Progress(done: entries.filter { $0.hashed != nil }.count, total: entries.count)
             }
             try Task.checkCancellation()

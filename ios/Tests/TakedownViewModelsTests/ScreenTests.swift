@@ -138,34 +138,38 @@ final class EligibilityAndSelectionTests: ScreenTestCase {
 
         flow.picked([])
         XCTAssertEqual(h.app.screen, .pick, "an empty pick stays on the picker")
-        let picked = h.source.pick(["scene.bmp", "flat-80x60.png", "junk", "scene-grey.png"])
+        let picked = h.source.pick(["scene.bmp", "flat-80x60.png", "junk", "video", "long-video", "scene-grey.png"])
         flow.picked(picked)
         XCTAssertEqual(h.app.screen, .review)
-        XCTAssertEqual(flow.countMessage, Message(.reviewCount, .int(4)))
+        XCTAssertEqual(flow.countMessage, Message(.reviewCount, .int(6)))
         XCTAssertEqual(flow.entries.map(\.item.thumbnail), picked.map(\.thumbnail))
-        flow.remove(picked[3].id)
-        XCTAssertEqual(flow.entries.map(\.id), picked.prefix(3).map(\.id))
-        XCTAssertEqual(h.source.discarded, [picked[3].id])
-        XCTAssertEqual(flow.countMessage, Message(.reviewCount, .int(3)))
+        flow.remove(picked[5].id)
+        XCTAssertEqual(flow.entries.map(\.id), picked.prefix(5).map(\.id))
+        XCTAssertEqual(h.source.discarded, [picked[5].id])
+        XCTAssertEqual(flow.countMessage, Message(.reviewCount, .int(5)))
         flow.chooseMore()
         XCTAssertEqual(h.app.screen, .pick)
         flow.picked([picked[0]])  // picked again: not twice in the selection
-        XCTAssertEqual(flow.entries.count, 3)
+        XCTAssertEqual(flow.entries.count, 5)
 
         await flow.startHashing()
         XCTAssertEqual(h.app.screen, .submit)
         // Each item was decoded only after the one before was hashed.
-        XCTAssertEqual(h.source.loads.map(\.id), picked.prefix(3).map(\.id))
-        XCTAssertEqual(h.source.loads.map(\.doneBefore), [0, 1, 2])
-        XCTAssertEqual(flow.progress, .init(done: 3, total: 3))
-        XCTAssertEqual(flow.progress.message, Message(.hashingProgress, .int(3), .int(3)))
-        XCTAssertEqual(flow.entries.map(\.warning), [nil, .reviewLowQuality, .reviewUnreadable])
-        XCTAssertEqual(flow.entries.map(\.sendable), [true, true, false])
+        XCTAssertEqual(h.source.loads.map(\.id), picked.prefix(5).map(\.id))
+        XCTAssertEqual(h.source.loads.map(\.doneBefore), [0, 1, 2, 3, 4])
+        XCTAssertEqual(flow.progress, .init(done: 5, total: 5))
+        XCTAssertEqual(flow.progress.message, Message(.hashingProgress, .int(5), .int(5)))
+        let video = try XCTUnwrap(flow.entries[3].hashed?.fingerprint)
+        XCTAssertEqual(video.kind, .video)
+        XCTAssertEqual(video.frames.count, 3)
+        XCTAssertEqual(flow.entries.map(\.warning),
+                       [nil, .reviewLowQuality, .reviewUnreadable, video.lowQuality ? .reviewVideoFewFrames : nil, .reviewTooLarge])
+        XCTAssertEqual(flow.entries.map(\.sendable), [true, true, false, true, false])
         let pixels = try XCTUnwrap(flow.entries[0].hashed?.fingerprint)
         XCTAssertEqual(pixels.pdq, "f66666769989933e67819c6647c3799887637e6199c66709c49c9863669c738c",
                        "the decoded pixels give the reference PDQ of scene.bmp")
 
-        // Removing the unreadable one on the submit screen; then back to review.
+        // Removing an unreadable one on the submit screen; then back to review.
         flow.remove(picked[2].id)
         XCTAssertEqual(h.app.screen, .submit)
         await h.app.back()

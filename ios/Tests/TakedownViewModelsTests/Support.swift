@@ -82,7 +82,7 @@ final class FixtureSource: MediaSource, @unchecked Sendable {
             n += 1
             let id = "item-\(n)"
             files[id] = name
-            return PickedItem(id: id, kind: .image, thumbnail: Data([0x89, UInt8(n)]))
+            return PickedItem(id: id, kind: name.contains("video") ? .video : .image, thumbnail: Data([0x89, UInt8(n)]))
         }
     }
 
@@ -95,6 +95,8 @@ final class FixtureSource: MediaSource, @unchecked Sendable {
         if hold { try await Task.sleep(nanoseconds: 120_000_000_000) }
         guard let name else { throw CocoaError(.fileNoSuchFile) }
         if name == "junk" { return .imageBytes(bytes: Data("not a picture".utf8)) }
+        if name == "video" { return try pushedVideo(seconds: 3, maxDurationMs: 7_200_000) }
+        if name == "long-video" { return try pushedVideo(seconds: 3, maxDurationMs: 1000) }
         let data = try Data(contentsOf: dir.appendingPathComponent(name))
         return name.hasSuffix(".bmp") ? try decodeBmp(data) : .imageBytes(bytes: data)
     }
@@ -102,6 +104,41 @@ final class FixtureSource: MediaSource, @unchecked Sendable {
     func discard(_ item: PickedItem) { lock.lock(); discarded.append(item.id); lock.unlock() }
 
     func release(_ id: String) { lock.lock(); holdIds.remove(id); lock.unlock() }
+}
+
+/// A 64 × 48 checkerboard over a gradient, `cell` pixels per square.
+func checkerboard(cell: Int) -> Data {
+    let w = 64, h = 48
+    var f = Data(count: w * h * 4)
+    for y in 0..<h {
+        for x in 0..<w {
+            let i = (y * w + x) * 4
+            let on = ((x / cell) + (y / cell)) % 2 == 0
+            f[i] = on ? 220 : UInt8(x * 3)
+            f[i + 1] = on ? 200 : UInt8(y * 4)
+            f[i + 2] = on ? 180 : 30
+            f[i + 3] = 255
+        }
+    }
+    return f
+}
+
+/// What the app's AVAssetImageGenerator glue does: one frame per second pushed to the
+/// core's VideoHasher, then the file's bytes. Over `maxDurationMs` the core refuses it.
+func pushedVideo(seconds: Int, maxDurationMs: UInt64) throws -> MediaInput {
+    let hasher = try VideoHasher(options: VideoHasherOptions(
+        secondsPerHash: 1.0, expectedDurationMs: UInt64(seconds) * 1000, maxDurationMs: maxDurationMs, maxFrames: 7200))
+    var file = Data()
+    for s in 0..<seconds {
+        let frame = checkerboard(cell: 4 << s)
+        file += frame.prefix(2048)
+        let t = UInt64(s) * 1_000_000
+        if hasher.wants(timestampUs: t) {
+            _ = try hasher.pushRgbaFrame(pixels: frame, width: 64, height: 48, stride: 256, timestampUs: t)
+        }
+    }
+    try hasher.pushFileBytes(chunk: file)
+    return .video(fingerprints: try hasher.finish())
 }
 
 /// A forwarding proxy to the service on a fixed loopback port: `start` makes the
