@@ -209,7 +209,9 @@ public final class AppModel {
     /// "Add pictures" on a case: the picker, then review, hashing and submit.
     public func addMore() {
         guard let core, let detail, detail.canAddMore else { return }
-        flow = ReportFlowModel(core: core, source: source, mode: .addTo(caseId: detail.caseId))
+        let flow = ReportFlowModel(core: core, source: source, mode: .addTo(caseId: detail.caseId))
+        flow.onFinished = { [weak self] in await self?.finishAdding() }
+        self.flow = flow
         route = .report
     }
 
@@ -219,7 +221,7 @@ public final class AppModel {
     }
 
     /// The add-more flow finished: back to its case.
-    public func finishAdding() async {
+    private func finishAdding() async {
         guard let flow, case .addTo(let caseId) = flow.mode, flow.step == .finished else { return }
         self.flow = nil
         await openCase(caseId)

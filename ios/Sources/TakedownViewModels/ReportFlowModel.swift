@@ -95,6 +95,9 @@ public final class ReportFlowModel {
     /// `true` while the case waits in the queue.
     public private(set) var queued = false
 
+    /// Runs when an "add more" flow has sent its items (the app goes back to the case).
+    var onFinished: (@MainActor () async -> Void)?
+
     private let core: Takedown
     private let source: MediaSource
     private var answers: EligibilityAnswers?
@@ -270,6 +273,7 @@ public final class ReportFlowModel {
                 clearSelection()
                 if !out.sent { notice = Message(out.flush.offline ? .submitOffline : .submitQueued) }
                 step = .finished
+                await onFinished?()
             } catch {
                 self.error = userMessage(for: error)
             }

@@ -366,9 +366,11 @@ final class SubmitAndCaseTests: ScreenTestCase {
         XCTAssertEqual(h.app.screen, .submit)
         await flow.send()
         XCTAssertEqual(flow.step, .finished)
-        await h.app.finishAdding()
-        XCTAssertEqual(h.app.screen, .detail)
+        XCTAssertNil(flow.notice, "sent at once")
+        XCTAssertEqual(h.app.screen, .detail, "back to the case")
+        XCTAssertNil(h.app.flow)
         let more = try XCTUnwrap(h.app.detail)
+        XCTAssertFalse(more === detail, "the case is read again")
         XCTAssertEqual(more.items.map(\.state), [.stateSent, .stateSent])
         XCTAssertEqual(more.items.map(\.number), [1, 2])
 

@@ -45,9 +45,7 @@ struct RootView: View {
         case .submit: if let flow = app.flow { SubmitView(app: app, flow: flow) }
         case .caseNumber: if let flow = app.flow { CaseNumberView(app: app, flow: flow) }
         case .history: if let history = app.history { HistoryView(app: app, history: history) }
-        case .detail:
-            if let detail = app.detail { CaseDetailView(app: app, detail: detail) }
-            else if app.flow?.step == .finished { ProgressView().task { await app.finishAdding() } }
+        case .detail: if let detail = app.detail { CaseDetailView(app: app, detail: detail) }
         case .settings: if let settings = app.settings { SettingsView(app: app, settings: settings) }
         case .help: HelpView()
         case .restore: RestoreView(app: app)
