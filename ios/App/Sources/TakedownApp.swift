@@ -56,8 +56,8 @@ enum AppEnvironment {
         values.isExcludedFromBackup = true
         try dir.setResourceValues(values)
         // Files already there too (the flag is per item).
-        for case var file as URL in FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil) ?? .init() {
-            try? file.setResourceValues(values)
+        if let files = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil) {
+            for case var file as URL in files { try? file.setResourceValues(values) }
         }
         return dir
     }

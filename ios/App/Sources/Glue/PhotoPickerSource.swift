@@ -182,7 +182,7 @@ final class PhotoPickerSource: MediaSource, @unchecked Sendable {
 
     static func jpeg(_ image: CGImage) -> Data? {
         let out = NSMutableData()
-        guard let dest = CGImageDestinationCreateWithData(out, UTType.jpeg.identifier as CFString, 1, nil) else { return nil }
+        guard let dest = CGImageDestinationCreateWithData(out as CFMutableData, UTType.jpeg.identifier as CFString, 1, nil) else { return nil }
         CGImageDestinationAddImage(dest, image, [kCGImageDestinationLossyCompressionQuality: 0.7] as CFDictionary)
         return CGImageDestinationFinalize(dest) ? out as Data : nil
     }

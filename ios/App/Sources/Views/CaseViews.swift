@@ -1,5 +1,6 @@
 // History, case detail, settings.
 import SwiftUI
+import UIKit
 import TakedownViewModels
 
 struct HistoryView: View {

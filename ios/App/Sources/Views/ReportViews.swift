@@ -1,6 +1,7 @@
 // Eligibility, not eligible, pick, review, hashing, submit, case number.
 import PhotosUI
 import SwiftUI
+import UIKit
 import TakedownCore
 import TakedownViewModels
 
@@ -77,7 +78,7 @@ struct PickView: View {
         .sheet(isPresented: $showing) {
             PhotoPicker { results in
                 showing = false
-                Task {
+                Task { @MainActor in
                     let items = await picker.accept(results)
                     flow.picked(items)
                 }

@@ -1,6 +1,7 @@
 // Renders the AppModel's screen; a quick-exit control on every screen; a plain cover
 // whenever the app is not active.
 import SwiftUI
+import UIKit
 import TakedownViewModels
 
 struct RootView: View {

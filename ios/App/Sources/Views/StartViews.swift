@@ -45,7 +45,7 @@ struct HelpView: View {
             VStack(alignment: .leading, spacing: 16) {
                 CatalogText(.helpTitle, style: .title2).accessibilityAddTraits(.isHeader)
                 CatalogText(.helpIntro)
-                ForEach(helpServices, id: \.name) { service in
+                ForEach(helpServices, id: \.self) { service in
                     VStack(alignment: .leading) {
                         CatalogText(service.name, style: .headline)
                         CatalogText(service.contact)
