@@ -276,6 +276,32 @@ final class SubmitAndCaseTests: ScreenTestCase {
     }
 
     @MainActor
+    func testCancellingTheBackgroundFlushTaskStopsItAndKeepsTheNextRun() async throws {
+        let service = LoopbackProxy(upstream: self.service)
+        try service.hang()
+        defer { service.stop() }
+        let h = try harness(url: service.url)
+        await h.app.launch()
+        let core = try XCTUnwrap(h.app.core)
+        let photo = try Data(contentsOf: fixtures.appendingPathComponent("images/scene.jpg"))
+        let hashed = try await core.hashItem(item: .imageBytes(bytes: photo), cancel: nil)
+        let f = try XCTUnwrap(hashed.fingerprint)
+        _ = try core.queueCase(requestId: "bg-\(UUID().uuidString)",
+                               answers: EligibilityAnswers(ageWhenMade: .under18, submitter: .personShown),
+                               items: [SubmitItem(fingerprint: f, label: nil)])
+        // What BGTask's expiration handler does: cancel the Task running the flush.
+        let app = h.app
+        let task = Task { await app.flushQueue(timeoutMs: 60_000) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let start = Date()
+        task.cancel()
+        let next = await task.value
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3, "the Rust flush stopped")
+        XCTAssertNotNil(next, "still pending: a next run is asked for")
+        XCTAssertEqual(try core.pendingOperations(), 1)
+    }
+
+    @MainActor
     func testDoNotSendOnAQueuedCaseWithdrawsItOnceTheServiceIsReachable() async throws {
         let proxy = LoopbackProxy(upstream: service)  // closed for now: offline
         let h = try harness(url: proxy.url)

@@ -180,6 +180,17 @@ final class LoopbackProxy: @unchecked Sendable {
         return addr
     }
 
+    /// Listens on the port but never answers (the kernel completes the connections):
+    /// a service that hangs.
+    func hang() throws {
+        let s = LoopbackProxy.socket4()
+        var addr = LoopbackProxy.loopback(port)
+        let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+        guard ok == 0, listen(s, 64) == 0 else { close(s); throw CocoaError(.featureUnsupported) }
+        fd = s
+    }
+
     func start() throws {
         let s = LoopbackProxy.socket4()
         var addr = LoopbackProxy.loopback(port)
