@@ -67,6 +67,7 @@ public final class CaseDetailModel {
     public private(set) var removed = false
 
     private let core: Takedown
+    private var loads = 0  // reads overlap (change stream, actions): only the newest shows
 
     /// The case `caseId` of `core`.
     public init(core: Takedown, caseId: Int64) {
@@ -83,12 +84,15 @@ public final class CaseDetailModel {
     public func load() async {
         let core = self.core
         let caseId = self.caseId
+        loads += 1
+        let mine = loads
         do {
             let detail = try await offMain { () -> CaseDetail in
                 let d = try core.caseDetail(caseId: caseId)
                 if d.status != nil { try core.markSeen(caseId: caseId) }
                 return d
             }
+            guard mine == loads else { return }
             apply(detail)
         } catch TakedownError.InvalidInput {
             removed = true  // the case is gone (cancelled, deleted)

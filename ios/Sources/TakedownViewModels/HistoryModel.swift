@@ -35,6 +35,7 @@ public final class HistoryModel {
     public private(set) var loaded = false
 
     private let core: Takedown
+    private var loads = 0  // reads overlap (change stream, refresh): only the newest shows
 
     /// The history of `core`.
     public init(core: Takedown) { self.core = core }
@@ -48,6 +49,8 @@ public final class HistoryModel {
     /// Re-reads the local history (no network): called on open and on every change.
     public func load() async {
         let core = self.core
+        loads += 1
+        let mine = loads
         do {
             let (cases, changes, states) = try await offMain { () -> ([CaseRecord], [CaseChanges], [Int64: ServiceState]) in
                 let cases = try core.listCases()
@@ -55,6 +58,7 @@ public final class HistoryModel {
                 for c in cases { states[c.id] = try core.caseStatus(caseId: c.id)?.state }
                 return (cases, try core.changesSinceSeen(), states)
             }
+            guard mine == loads else { return }
             let byCase = Dictionary(changes.map { ($0.caseId, $0) }, uniquingKeysWith: { a, _ in a })
             rows = cases.map { c in
                 let ch = byCase[c.id]
