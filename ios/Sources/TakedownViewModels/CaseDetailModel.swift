@@ -67,7 +67,7 @@ public final class CaseDetailModel {
     public private(set) var removed = false
 
     private let core: Takedown
-    private var loads = 0  // reads overlap (change stream, actions): only the newest shows
+    private var lastRead: Task<Void, Never>?  // reads run one after another, newest last
 
     /// The case `caseId` of `core`.
     public init(core: Takedown, caseId: Int64) {
@@ -80,19 +80,24 @@ public final class CaseDetailModel {
         caseNumber.map { Message(.detailTitle, .text($0)) } ?? Message(.stateQueued)
     }
 
-    /// Re-reads the case (no network) and marks its status as seen.
+    /// Re-reads the case (no network) and marks its status as seen. Reads run one after
+    /// another (see `HistoryModel.load`).
     public func load() async {
+        let previous = lastRead
+        let read = Task { await previous?.value; await self.read() }
+        lastRead = read
+        await read.value
+    }
+
+    private func read() async {
         let core = self.core
         let caseId = self.caseId
-        loads += 1
-        let mine = loads
         do {
             let detail = try await offMain { () -> CaseDetail in
                 let d = try core.caseDetail(caseId: caseId)
                 if d.status != nil { try core.markSeen(caseId: caseId) }
                 return d
             }
-            guard mine == loads else { return }
             apply(detail)
         } catch TakedownError.InvalidInput {
             removed = true  // the case is gone (cancelled, deleted)

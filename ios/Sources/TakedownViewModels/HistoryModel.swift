@@ -35,7 +35,7 @@ public final class HistoryModel {
     public private(set) var loaded = false
 
     private let core: Takedown
-    private var loads = 0  // reads overlap (change stream, refresh): only the newest shows
+    private var lastRead: Task<Void, Never>?  // reads run one after another, newest last
 
     /// The history of `core`.
     public init(core: Takedown) { self.core = core }
@@ -47,10 +47,17 @@ public final class HistoryModel {
     public var newCount: Int { rows.filter(\.isNew).count }
 
     /// Re-reads the local history (no network): called on open and on every change.
+    /// Reads (from the change stream, a refresh, the screen) run one after another, so
+    /// an older read never overwrites a newer one; this returns once its own read shows.
     public func load() async {
+        let previous = lastRead
+        let read = Task { await previous?.value; await self.read() }
+        lastRead = read
+        await read.value
+    }
+
+    private func read() async {
         let core = self.core
-        loads += 1
-        let mine = loads
         do {
             let (cases, changes, states) = try await offMain { () -> ([CaseRecord], [CaseChanges], [Int64: ServiceState]) in
                 let cases = try core.listCases()
@@ -58,7 +65,6 @@ public final class HistoryModel {
                 for c in cases { states[c.id] = try core.caseStatus(caseId: c.id)?.state }
                 return (cases, try core.changesSinceSeen(), states)
             }
-            guard mine == loads else { return }
             let byCase = Dictionary(changes.map { ($0.caseId, $0) }, uniquingKeysWith: { a, _ in a })
             rows = cases.map { c in
                 let ch = byCase[c.id]
