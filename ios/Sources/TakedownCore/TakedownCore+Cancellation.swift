@@ -53,6 +53,15 @@ extension Takedown {
         }
     }
 
+    /// `restoreCase` that stops when the calling `Task` is cancelled.
+    public func restoreCaseCancellable(
+        caseNumber: String, recoveryKey: String, cancel: CancelToken? = nil
+    ) async throws -> CaseRecord {
+        try await withCoreCancellation(cancel) {
+            try await self.restoreCase(caseNumber: caseNumber, recoveryKey: recoveryKey, cancel: $0)
+        }
+    }
+
     /// `hashItem` that stops when the calling `Task` is cancelled.
     public func hashItemCancellable(item: MediaInput, cancel: CancelToken? = nil) async throws -> HashedItem {
         try await withCoreCancellation(cancel) { try await self.hashItem(item: item, cancel: $0) }

@@ -47,6 +47,8 @@ public final class AppModel {
     public private(set) var detail: CaseDetailModel?
     /// Settings, while shown.
     public private(set) var settings: SettingsModel?
+    /// The restore screen, while shown.
+    public private(set) var restore: RestoreModel?
 
     /// The open core (`nil` before `launch`, after quick exit).
     public private(set) var core: Takedown?
@@ -169,6 +171,7 @@ public final class AppModel {
         history = nil
         detail = nil
         settings = nil
+        restore = nil
         closeCore()
         startError = nil
         coverVisible = true
@@ -245,7 +248,13 @@ public final class AppModel {
 
     /// "I already have a case number".
     public func openRestore() {
-        guard core != nil, !locked else { return }
+        guard let core, !locked else { return }
+        let restore = RestoreModel(core: core)
+        restore.onRestored = { [weak self] caseId in
+            self?.restore = nil
+            await self?.openCase(caseId)
+        }
+        self.restore = restore
         route = .restore
     }
 
@@ -273,6 +282,7 @@ public final class AppModel {
             await openHistory()
         case .history, .settings, .restore:
             settings = nil
+            restore = nil
             route = .start
         }
     }
@@ -284,6 +294,7 @@ public final class AppModel {
         history = nil
         detail = nil
         settings = nil
+        restore = nil
         closeCore()
         route = .start
         await openCore()

@@ -43,6 +43,8 @@ public final class CaseDetailModel {
     public let caseId: Int64
     /// The case number, once the service answered.
     public private(set) var caseNumber: String?
+    /// The recovery key, to look up again.
+    public private(set) var recoveryKey: String?
     /// The case's state.
     public private(set) var state: L10nKey = .stateQueued
     /// The items, oldest first.
@@ -116,6 +118,7 @@ public final class CaseDetailModel {
 
     private func apply(_ d: CaseDetail) {
         caseNumber = d.case.caseNumber
+        recoveryKey = d.case.recoveryKey
         let unknown = d.status?.state == .unknown
         state = unknown && d.case.state == .open ? .stateUnknown : stateKey(d.case.state)
         let perItem = Dictionary((d.status?.items ?? []).compactMap { s in s.itemId.map { ($0, s) } },

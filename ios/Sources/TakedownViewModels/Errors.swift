@@ -19,6 +19,9 @@ public func userMessage(for error: Error) -> Message {
     case .DiskFull: return Message(.errorStorageFull)
     case .KeyStoreUnavailable: return Message(.errorKeyUnavailable)
     case .TooNew: return Message(.errorTooNew)
+    // The group to look at again; a key of the wrong length has no group to name.
+    case .RecoveryKeyInvalid(let group):
+        return group > 0 ? Message(.restoreBadKey, .int(Int(group))) : Message(.restoreNotFound)
     // A wrong key, a damaged history, a second open object, bad input or a bug:
     // nothing the user can fix in place (the catalog has no more specific text yet).
     case .WrongKey, .Storage, .AlreadyOpen, .InvalidInput, .Other: return Message(.errorUnexpected)

@@ -92,6 +92,8 @@ public final class ReportFlowModel {
     public private(set) var caseId: Int64?
     /// The service's case number, once it answered.
     public private(set) var caseNumber: String?
+    /// The recovery key (made when the case is queued): shown with the case number.
+    public private(set) var recoveryKey: String?
     /// `true` while the case waits in the queue.
     public private(set) var queued = false
 
@@ -292,6 +294,7 @@ public final class ReportFlowModel {
 
     private func apply(_ record: CaseRecord) {
         caseNumber = record.caseNumber
+        recoveryKey = record.recoveryKey
         queued = record.state == .pending
         if record.state == .rejected {
             error = Message(.submitRejected, .text(record.rejection ?? ""))

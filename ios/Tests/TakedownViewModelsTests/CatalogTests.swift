@@ -68,6 +68,8 @@ final class CatalogTests: XCTestCase {
             (.TooNew(found: 9, known: 3), Message(.errorTooNew)),
             (.AlreadyOpen, Message(.errorUnexpected)),
             (.Other(reason: "x"), Message(.errorUnexpected)),
+            (.RecoveryKeyInvalid(group: 3), Message(.restoreBadKey, .int(3))),
+            (.RecoveryKeyInvalid(group: 0), Message(.restoreNotFound)),
         ]
         for (error, want) in cases { XCTAssertEqual(userMessage(for: error), want, "\(error)") }
         XCTAssertEqual(userMessage(for: CancellationError()), Message(.hashingCancelled))
