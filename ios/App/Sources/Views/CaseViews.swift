@@ -40,6 +40,13 @@ struct CaseDetailView: View {
         VStack(alignment: .leading, spacing: 12) {
             CatalogText(detail.title, style: .title2).accessibilityAddTraits(.isHeader)
             CatalogText(detail.state, style: .subheadline)
+            if let key = detail.recoveryKey {
+                VStack(alignment: .leading) {
+                    CatalogText(.recoveryKeyLabel, style: .footnote)
+                    Text(verbatim: key).font(.footnote.monospaced()).textSelection(.enabled)
+                }
+                .accessibilityElement(children: .combine)
+            }
             Note(message: detail.rejection, isError: true)
             Note(message: detail.error, isError: true)
             Note(message: detail.notice)

@@ -1,4 +1,6 @@
 // Eligibility, not eligible, pick, review, hashing, submit, case number.
+import CoreImage
+import CoreImage.CIFilterBuiltins
 import PhotosUI
 import SwiftUI
 import UIKit
@@ -182,6 +184,7 @@ struct CaseNumberView: View {
     let app: AppModel
     let flow: ReportFlowModel
     @State private var copied = false
+    @State private var showQR = false
 
     var body: some View {
         ScrollView {
@@ -192,17 +195,43 @@ struct CaseNumberView: View {
                 if let number = flow.caseNumber {
                     CatalogText(.caseNumberLabel, style: .headline)
                     Text(verbatim: number).font(.title3.monospaced()).textSelection(.enabled)
+                }
+                if let key = flow.recoveryKey {
+                    CatalogText(.recoveryKeyLabel, style: .headline)
+                    Text(verbatim: key).font(.title3.monospaced()).textSelection(.enabled)
+                }
+                if flow.caseNumber != nil || flow.recoveryKey != nil {
+                    let both = [flow.caseNumber, flow.recoveryKey].compactMap { $0 }.joined(separator: "\n")
                     CatalogButton(.caseCopy) {
-                        UIPasteboard.general.setItems([[UIPasteboard.typeAutomatic: number]],
+                        // Local only (no Universal Clipboard), gone after two minutes.
+                        UIPasteboard.general.setItems([[UIPasteboard.typeAutomatic: both]],
                                                       options: [.localOnly: true, .expirationDate: Date().addingTimeInterval(120)])
                         copied = true
                     }
                     if copied { CatalogText(.caseCopied, style: .footnote) }
+                    CatalogButton(.caseShowQr) { showQR.toggle() }
+                    if showQR, let qr = QRCode.image(both) {
+                        Image(uiImage: qr).interpolation(.none).resizable().scaledToFit()
+                            .frame(maxWidth: 240)
+                            .accessibilityLabel(Text(verbatim: L10nKey.caseShowQr.text))
+                    }
                 }
                 CatalogText(.caseWriteDown)
                 CatalogButton(.caseDone) { Task { await app.caseNumberSaved() } }
                     .buttonStyle(.borderedProminent)
             }
         }
+    }
+}
+
+/// The case number and recovery key as a QR code (CoreImage, made on the phone).
+enum QRCode {
+    static func image(_ text: String) -> UIImage? {
+        let filter = CIFilter.qrCodeGenerator()
+        filter.message = Data(text.utf8)
+        filter.correctionLevel = "M"
+        guard let output = filter.outputImage?.transformed(by: CGAffineTransform(scaleX: 8, y: 8)),
+              let cg = CIContext().createCGImage(output, from: output.extent) else { return nil }
+        return UIImage(cgImage: cg)
     }
 }

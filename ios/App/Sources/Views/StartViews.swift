@@ -58,14 +58,39 @@ struct HelpView: View {
     }
 }
 
-/// "I already have a case number" (the restore form arrives with the core's
-/// `restoreCase`).
+/// "I already have a case number": number and recovery key; a mistyped group is named.
 struct RestoreView: View {
     let app: AppModel
 
     var body: some View {
+        if let restore = app.restore { RestoreForm(restore: restore) }
+    }
+}
+
+struct RestoreForm: View {
+    @Bindable var restore: RestoreModel
+
+    var body: some View {
         VStack(alignment: .leading, spacing: 16) {
             CatalogText(.restoreTitle, style: .title2).accessibilityAddTraits(.isHeader)
+            TextField(L10nKey.restoreNumberHint.text, text: $restore.caseNumber)
+                .textInputAutocapitalization(.characters)
+                .autocorrectionDisabled()
+                .textFieldStyle(.roundedBorder)
+                .accessibilityLabel(Text(verbatim: L10nKey.restoreNumberHint.text))
+            TextField(L10nKey.restoreKeyHint.text, text: $restore.recoveryKey, axis: .vertical)
+                .textInputAutocapitalization(.characters)
+                .autocorrectionDisabled()
+                .font(.body.monospaced())
+                .textFieldStyle(.roundedBorder)
+                .overlay(RoundedRectangle(cornerRadius: 6)
+                    .stroke(restore.mistypedGroup == nil ? Color.clear : Color.red, lineWidth: 2))
+                .accessibilityLabel(Text(verbatim: L10nKey.restoreKeyHint.text))
+            Note(message: restore.error, isError: true)
+            if restore.restoring { ProgressView() }
+            CatalogButton(.restoreAction) { Task { await restore.restore() } }
+                .buttonStyle(.borderedProminent)
+                .disabled(!restore.canRestore)
         }
     }
 }
