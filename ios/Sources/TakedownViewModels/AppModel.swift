@@ -98,6 +98,7 @@ public final class AppModel {
     public func launch() async {
         route = .start
         locked = preferences.lockEnabled
+        coverVisible = false
         // A background flush may have opened it already (one core per process).
         if core == nil { await openCore() }
     }

@@ -499,6 +499,7 @@ final class SettingsLockAndExitTests: ScreenTestCase {
         await h.app.launch()
         XCTAssertNil(h.app.startError)
         XCTAssertEqual(h.app.screen, .start)
+        XCTAssertFalse(h.app.coverVisible)
         XCTAssertEqual(try h.app.core?.listCases().count, 1)
     }
 
