@@ -94,7 +94,7 @@ class AppViewModel(
             _screen.value = Screen.Unavailable(userMessage(e))
             return@launch
         }
-        _screen.value = if (platform.preferences.lockEnabled) Screen.Lock else Screen.Start
+        _screen.value = if (lockActive()) Screen.Lock else Screen.Start
         settings.load()
         flushNow()
     }
@@ -124,14 +124,29 @@ class AppViewModel(
         scheduleRest(report, platform.scheduler, platform.nowMs())
     }
 
+    private fun lockActive() = platform.preferences.lockEnabled && platform.lock.isAvailable()
+
     /** The lock screen's button. */
     fun unlock(): Job = launch {
         if (platform.lock.authenticate() && _screen.value == Screen.Lock) _screen.value = Screen.Start
     }
 
+    @Volatile private var pickerOpen = false
+
+    /** The system picker is about to cover the app: that is not leaving it. */
+    fun onPickerOpened() {
+        pickerOpen = true
+    }
+
+    /** The picker returned (with or without a choice). */
+    fun onPickerClosed() {
+        pickerOpen = false
+    }
+
     /** The app went to the background: with the lock on, it is locked when it comes back. */
     fun onBackgrounded() {
-        if (platform.preferences.lockEnabled && _screen.value != Screen.Closed) {
+        if (pickerOpen) return
+        if (lockActive() && _screen.value != Screen.Closed && _screen.value !is Screen.Unavailable) {
             report.cancelHashing()
             _screen.value = Screen.Lock
         }

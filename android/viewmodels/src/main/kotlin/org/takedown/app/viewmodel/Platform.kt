@@ -57,6 +57,13 @@ interface MediaSource {
 
 /** The device credential / biometric prompt. */
 interface LockAuthenticator {
+    /**
+     * Whether the device has a screen lock or biometrics to ask for. Without one the app
+     * lock cannot be turned on, and a lock turned on earlier is not asked for (else the
+     * user would be locked out for good).
+     */
+    fun isAvailable(): Boolean
+
     /** `true` when the user proved it is them. */
     suspend fun authenticate(): Boolean
 }

@@ -7,6 +7,7 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
 import org.takedown.core.CancelToken
 import org.takedown.core.CaseState
 import org.takedown.core.EligibilityAnswers
@@ -138,7 +139,9 @@ class ReportViewModel internal constructor(app: AppViewModel) : ScreenModel(app)
     private suspend fun hashOne(item: SelectedItem, token: CancelToken): SelectedItem {
         val core = app.core()
         return try {
-            val hashed = net { core.hashItem(mediaInput(app.platform.media, item.ref, token), token) }
+            // Decoding and pushing video frames are blocking: off the main thread.
+            val input = withContext(app.io) { mediaInput(app.platform.media, item.ref, token) }
+            val hashed = net { core.hashItem(input, token) }
             val f = hashed.fingerprint
             when {
                 f == null -> item.copy(fingerprint = null, warning = hashed.error?.let { itemErrorText(it.kind) } ?: UiText(Keys.REVIEW_UNREADABLE))
@@ -152,7 +155,13 @@ class ReportViewModel internal constructor(app: AppViewModel) : ScreenModel(app)
             throw TakedownException.Cancelled()
         } catch (e: TakedownException) {
             item.copy(fingerprint = null, warning = userMessage(e))
-        } catch (e: java.io.IOException) {
+        } catch (e: CancellationException) {
+            throw e
+        } catch (e: OutOfMemoryError) {
+            // The platform could not hold this one picture at full size.
+            item.copy(fingerprint = null, warning = UiText(Keys.REVIEW_TOO_LARGE))
+        } catch (e: Exception) {
+            // The platform's decoder failed (damaged file, a permission the picker revoked).
             item.copy(fingerprint = null, warning = UiText(Keys.REVIEW_UNREADABLE))
         }
     }

@@ -22,6 +22,8 @@ enum class DeleteStep {
 /** Screen 10. */
 data class SettingsState(
     val lockEnabled: Boolean = false,
+    /** The device has a screen lock or biometrics (else the switch is disabled). */
+    val lockAvailable: Boolean = false,
     val neutralIcon: Boolean = false,
     val deleteStep: DeleteStep = DeleteStep.NONE,
     /** Withdrawals still queued, when the core refused to delete. */
@@ -44,12 +46,12 @@ class SettingsViewModel internal constructor(app: AppViewModel) : ScreenModel(ap
 
     internal fun load() {
         val p = app.platform.preferences
-        _state.update { it.copy(lockEnabled = p.lockEnabled, neutralIcon = p.neutralIcon) }
+        _state.update { it.copy(lockEnabled = p.lockEnabled, lockAvailable = app.platform.lock.isAvailable(), neutralIcon = p.neutralIcon) }
     }
 
     /** Turning the lock on needs one successful unlock, so nobody locks themselves out. */
     fun setLock(on: Boolean): Job = app.launch {
-        if (on && !app.platform.lock.authenticate()) return@launch
+        if (on && !(app.platform.lock.isAvailable() && app.platform.lock.authenticate())) return@launch
         app.platform.preferences.lockEnabled = on
         _state.update { it.copy(lockEnabled = on) }
     }

@@ -185,8 +185,9 @@ class FixtureSource : MediaSource {
     }
 }
 
-class TestLock(@Volatile var answer: Boolean = true) : LockAuthenticator {
+class TestLock(@Volatile var answer: Boolean = true, @Volatile var available: Boolean = true) : LockAuthenticator {
     val asked = AtomicInteger()
+    override fun isAvailable() = available
     override suspend fun authenticate(): Boolean {
         asked.incrementAndGet()
         return answer

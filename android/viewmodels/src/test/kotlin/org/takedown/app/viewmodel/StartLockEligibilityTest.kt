@@ -75,6 +75,11 @@ class StartLockEligibilityTest {
         t.vm.onBackgrounded()
         assertEquals(Screen.Lock, t.vm.screen.value)
         runBlocking { t.vm.unlock().join() }
+        // The system picker covering the app is not leaving it.
+        t.vm.onPickerOpened()
+        t.vm.onBackgrounded()
+        assertEquals(Screen.Start, t.vm.screen.value)
+        t.vm.onPickerClosed()
         // Turning it off in settings: no lock on the way back any more.
         t.vm.openSettings()
         assertTrue(t.vm.settings.state.value.lockEnabled)
@@ -99,6 +104,13 @@ class StartLockEligibilityTest {
         assertEquals(2, t.lock.asked.get())
         t.vm.settings.setNeutralIcon(true)
         assertTrue(t.prefs.neutralIcon)
+        // The screen lock was removed from the device: no lock screen (it could never open).
+        t.lock.available = false
+        t.vm.onBackgrounded()
+        assertEquals(Screen.Settings, t.vm.screen.value)
+        runBlocking { t.vm.settings.setLock(false).join(); t.vm.settings.setLock(true).join() }
+        assertFalse(t.prefs.lockEnabled)
+        assertEquals(2, t.lock.asked.get())
     }
 
     @Test
