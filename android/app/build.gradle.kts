@@ -38,6 +38,9 @@ android {
         versionCode = 1
         versionName = "0.1.0"
         ndk { abiFilters += abis }
+        // The hash-list service (https only; pass -Ptakedown.serviceUrl=… to build for another).
+        val serviceUrl = (project.findProperty("takedown.serviceUrl") as String?) ?: "https://takedown.example.org"
+        buildConfigField("String", "SERVICE_URL", "\"$serviceUrl\"")
     }
 
     buildTypes {
@@ -55,7 +58,10 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
     kotlinOptions { jvmTarget = "17" }
-    buildFeatures { compose = true }
+    buildFeatures {
+        compose = true
+        buildConfig = true
+    }
     packaging { jniLibs.useLegacyPackaging = false }
 }
 
