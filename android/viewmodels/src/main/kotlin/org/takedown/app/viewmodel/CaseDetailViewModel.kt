@@ -6,6 +6,8 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 import org.takedown.core.CaseChanges
 import org.takedown.core.CaseState
 import org.takedown.core.FlushReport
@@ -56,6 +58,7 @@ data class DetailState(
 /** One case: per-item status, add more, withdraw one or all, resubmit, cancel a queued one. */
 class CaseDetailViewModel internal constructor(app: AppViewModel) : ScreenModel(app) {
     private val _state = MutableStateFlow(DetailState())
+    private val loading = Mutex()
     val state: StateFlow<DetailState> = _state.asStateFlow()
 
     /** Shows a case: stored status at once, then a refresh; what is new is marked seen. */
@@ -83,7 +86,7 @@ class CaseDetailViewModel internal constructor(app: AppViewModel) : ScreenModel(
         load(caseId, markSeen = true)
     }
 
-    private suspend fun load(caseId: Long, markSeen: Boolean) {
+    private suspend fun load(caseId: Long, markSeen: Boolean) = loading.withLock {
         try {
             val d = io { app.core().caseDetail(caseId) }
             val byItem = d.status?.items.orEmpty().associateBy { it.itemId }

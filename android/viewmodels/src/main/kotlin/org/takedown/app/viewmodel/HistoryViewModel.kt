@@ -6,6 +6,8 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 import org.takedown.core.CancelToken
 import org.takedown.core.TakedownException
 
@@ -37,10 +39,13 @@ data class HistoryState(
 /** The history: read from the core (no network), refreshed on open and on pull-to-refresh. */
 class HistoryViewModel internal constructor(app: AppViewModel) : ScreenModel(app) {
     private val _state = MutableStateFlow(HistoryState())
+    private val loading = Mutex()
     val state: StateFlow<HistoryState> = _state.asStateFlow()
 
     /** Shows the history and refreshes it from the service. */
     fun open(): Job {
+        // Refreshing from now on: what is on screen may be from the last visit.
+        _state.update { it.copy(refreshing = true, message = null) }
         app.go(Screen.History)
         return app.launch {
             load()
@@ -49,10 +54,12 @@ class HistoryViewModel internal constructor(app: AppViewModel) : ScreenModel(app
     }
 
     /** Pull to refresh. */
-    fun refresh(): Job = app.launch { refreshNow() }
+    fun refresh(): Job {
+        _state.update { it.copy(refreshing = true, message = null) }
+        return app.launch { refreshNow() }
+    }
 
     private suspend fun refreshNow() {
-        _state.update { it.copy(refreshing = true, message = null) }
         try {
             net { app.core().refreshAll(CancelToken.withTimeoutMs(20_000u)) }
             _state.update { it.copy(updatedAtMs = app.platform.nowMs()) }
@@ -60,14 +67,16 @@ class HistoryViewModel internal constructor(app: AppViewModel) : ScreenModel(app
             throw e
         } catch (e: TakedownException) {
             _state.update { it.copy(message = userMessage(e)) }
+        }
+        try {
+            load()
         } finally {
             _state.update { it.copy(refreshing = false) }
         }
-        load()
     }
 
     /** Re-reads the list from the core. */
-    internal suspend fun load() {
+    internal suspend fun load() = loading.withLock {
         try {
             val rows = io {
                 val core = app.core()
