@@ -132,6 +132,11 @@ pub struct CreateCaseRequest {
     pub attestations: Attestations,
     /// The items (1 to [`crate::MAX_ITEMS_PER_REQUEST`]).
     pub items: Vec<ItemInput>,
+    /// [`crate::RecoveryKey::verifier`] of the key the phone made for this
+    /// case (64 lowercase hex digits). With it, the key restores access to the
+    /// case (`POST /v1/cases/{case_number}/restore`); without, nothing can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_verifier: Option<String>,
 }
 
 /// Answer to [`CreateCaseRequest`].

@@ -6,8 +6,8 @@
 //! into either a fully validated request or a [`FieldError`] that names the
 //! offending field (for example `items[2].image.pdq`).
 //!
-//! The crate is deliberately small (serde, serde_json, hex): the phone core
-//! links it too.
+//! The crate is deliberately small (serde, serde_json, hex, sha2 for the
+//! recovery-key verifier): the phone core links it too.
 
 #![warn(missing_docs)]
 
@@ -17,6 +17,7 @@ mod feedback;
 mod hashes;
 mod limits;
 mod matching;
+mod recovery;
 mod status;
 mod sync;
 mod validation;
@@ -27,6 +28,7 @@ pub use feedback::*;
 pub use hashes::*;
 pub use limits::*;
 pub use matching::*;
+pub use recovery::*;
 pub use status::*;
 pub use sync::*;
 pub use validation::*;

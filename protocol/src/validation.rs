@@ -86,7 +86,28 @@ impl Validate for CreateCaseRequest {
                 "this service only accepts material showing a person under 18 when it was made",
             ));
         }
+        if let Some(v) = &self.recovery_verifier
+            && !crate::is_recovery_verifier(v)
+        {
+            return Err(FieldError::new(
+                "recovery_verifier",
+                "must be 64 lowercase hex digits",
+            ));
+        }
         check_items(&self.items)
+    }
+}
+
+impl Validate for crate::RestoreCaseRequest {
+    fn validate(&self) -> Result<(), FieldError> {
+        // Strict: only the written form the phone sends, checks included.
+        match crate::RecoveryKey::parse(&self.recovery_key) {
+            Ok(k) if k.to_string() == self.recovery_key => Ok(()),
+            _ => Err(FieldError::new(
+                "recovery_key",
+                "must be a recovery key: 7 groups of 5 Crockford base32 symbols joined by dashes, checks agreeing",
+            )),
+        }
     }
 }
 

@@ -103,6 +103,7 @@ fn valid_case() -> impl Strategy<Value = CreateCaseRequest> {
                 },
             },
             items,
+            recovery_verifier: None,
         })
 }
 

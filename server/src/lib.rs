@@ -120,6 +120,7 @@ pub fn router(store: Store, limits: Limits) -> Router {
             "/v1/cases/{case_number}/items/{item_id}/withdraw",
             post(api::cases::withdraw_item),
         )
+        .route("/v1/cases/{case_number}/restore", post(api::cases::restore))
         .route(
             "/v1/cases/{case_number}/withdraw",
             post(api::cases::withdraw_case),

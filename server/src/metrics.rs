@@ -22,6 +22,8 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     /// Cases created (not counting idempotent replays).
     pub cases_created: AtomicU64,
+    /// Cases whose access was restored with a recovery key.
+    pub cases_restored: AtomicU64,
     /// Items added to the list (with cases or later).
     pub items_added: AtomicU64,
     /// Items withdrawn.
@@ -117,6 +119,11 @@ impl Metrics {
                 "takedown_cases_created_total",
                 "Cases created.",
                 &self.cases_created,
+            ),
+            (
+                "takedown_cases_restored_total",
+                "Case accesses restored with a recovery key.",
+                &self.cases_restored,
             ),
             (
                 "takedown_items_added_total",

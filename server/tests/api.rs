@@ -24,6 +24,7 @@ both_backends!(
     concurrent_feedback_from_many_platforms_always_succeeds,
     the_right_secret_is_never_locked_out,
     item_numbers_are_per_case_and_reveal_no_volume,
+    a_recovery_key_trades_for_a_fresh_token,
 );
 
 async fn case_lifecycle(b: Backend) {
@@ -777,6 +778,7 @@ async fn operations_endpoints(b: Backend) {
         ("/v1/cases/{case_number}/items", "post"),
         ("/v1/cases/{case_number}/items/{item_id}/withdraw", "post"),
         ("/v1/cases/{case_number}/withdraw", "post"),
+        ("/v1/cases/{case_number}/restore", "post"),
         ("/v1/sync", "get"),
         ("/v1/feedback", "post"),
         ("/v1/export/csv", "get"),
@@ -790,7 +792,7 @@ async fn operations_endpoints(b: Backend) {
             "{method} {route} missing from OpenAPI"
         );
     }
-    assert_eq!(paths.len(), 12, "no stale routes in the document");
+    assert_eq!(paths.len(), 13, "no stale routes in the document");
     s.stop().await;
 }
 
@@ -1237,5 +1239,96 @@ async fn item_numbers_are_per_case_and_reveal_no_volume(b: Backend) {
         )
         .await;
     assert_eq!(r.json()["withdrawn_item_ids"], json!([1, 3, 4, 5, 6]));
+    s.stop().await;
+}
+
+async fn a_recovery_key_trades_for_a_fresh_token(b: Backend) {
+    use takedown_protocol::{RECOVERY_RANDOM_BYTES, RecoveryKey};
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let key = RecoveryKey::from_random([7; RECOVERY_RANDOM_BYTES]);
+    let other = RecoveryKey::from_random([8; RECOVERY_RANDOM_BYTES]);
+    let mut body = case_body(&idem_key(), vec![image_item(), image_item()]);
+    body["recovery_verifier"] = json!(key.verifier());
+    let r = h.post("/v1/cases", None, &body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let number = r.json()["case_number"].as_str().unwrap().to_string();
+    let old_token = r.json()["case_token"].as_str().unwrap().to_string();
+    let restore = |n: String, k: String| async move {
+        h.post(
+            &format!("/v1/cases/{n}/restore"),
+            None,
+            &json!({ "recovery_key": k }),
+        )
+        .await
+    };
+
+    // A wrong key, an unknown case and a case without a key: one 404.
+    let wrong = restore(number.clone(), other.to_string()).await;
+    assert_eq!(wrong.status, 404, "{}", wrong.text());
+    let (plain, _, _) = create_case(h, vec![image_item()]).await;
+    let no_key = restore(plain, key.to_string()).await;
+    let unknown = restore("TD-0000-0000-0000".into(), key.to_string()).await;
+    assert_eq!(no_key.status, 404);
+    assert_eq!(unknown.status, 404);
+    assert_eq!(wrong.text(), no_key.text());
+    assert_eq!(wrong.text(), unknown.text());
+
+    // Not the written form, or a mistyped group: 422 naming the field.
+    let mut typo = key.to_string().into_bytes();
+    typo[2] = if typo[2] == b'A' { b'B' } else { b'A' };
+    for k in [
+        String::from_utf8(typo).unwrap(),
+        key.to_string().to_lowercase(),
+        key.to_string().replace('-', ""),
+        String::new(),
+    ] {
+        let r = restore(number.clone(), k).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(r.field().as_deref(), Some("recovery_key"));
+    }
+    let r = h
+        .post(
+            &format!("/v1/cases/{number}/restore"),
+            None,
+            &json!({"recovery_key": key.to_string(), "extra": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "unknown fields are refused: {}", r.text());
+
+    // The right key, with the number typed loosely: a fresh token, the old
+    // one stops working, the new one reads the status and withdraws.
+    let typed = number.to_lowercase().replace('-', "");
+    let r = restore(typed, key.to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["case_number"], number.as_str());
+    assert_eq!(v["submitter"], "person_shown");
+    let token = v["case_token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("tdc_") && token != old_token);
+    assert_eq!(
+        h.get(&format!("/v1/cases/{number}"), Some(&old_token))
+            .await
+            .status,
+        404,
+        "the old token is revoked"
+    );
+    let st = h.get(&format!("/v1/cases/{number}"), Some(&token)).await;
+    assert_eq!(st.status, 200, "{}", st.text());
+    assert_eq!(st.json()["summary"]["active_items"], 2);
+    let w = h
+        .post(
+            &format!("/v1/cases/{number}/withdraw"),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(w.status, 200, "{}", w.text());
+    // Restoring again still works (a lost answer is retried) and rotates again.
+    let again = restore(number.clone(), key.to_string()).await;
+    assert_eq!(again.status, 200);
+    assert_ne!(again.json()["case_token"], token.as_str());
     s.stop().await;
 }

@@ -284,9 +284,40 @@ impl Client {
 
     /// `GET /v1/cases/{n}`.
     pub async fn status(&self, number: &str, token: &str) -> Result<wire::CaseStatus, SendError> {
+        self.status_page(number, token, None).await
+    }
+
+    /// `GET /v1/cases/{n}?items_after=…`: the page of items after `after`.
+    pub async fn status_page(
+        &self,
+        number: &str,
+        token: &str,
+        after: Option<i64>,
+    ) -> Result<wire::CaseStatus, SendError> {
         check_case_number(number)?;
-        let req = self.http.get(format!("{}/v1/cases/{number}", self.base));
-        self.send(req, Some(token)).await
+        let url = match after {
+            Some(a) => format!("{}/v1/cases/{number}?items_after={a}", self.base),
+            None => format!("{}/v1/cases/{number}", self.base),
+        };
+        self.send(self.http.get(url), Some(token)).await
+    }
+
+    /// `POST /v1/cases/{n}/restore`: the recovery key (written form) for a
+    /// fresh token.
+    pub async fn restore(
+        &self,
+        number: &str,
+        recovery_key: &str,
+    ) -> Result<wire::RestoredCase, SendError> {
+        check_case_number(number)?;
+        self.post(
+            &format!("/v1/cases/{number}/restore"),
+            None,
+            &p::RestoreCaseRequest {
+                recovery_key: recovery_key.to_string(),
+            },
+        )
+        .await
     }
 }
 

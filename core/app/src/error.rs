@@ -63,6 +63,10 @@ pub enum Error {
     /// The work was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
+    /// A recovery key as typed does not check out: the 1-based group to look
+    /// at again, or 0 when it has the wrong length. Nothing was sent.
+    #[error("the recovery key looks mistyped (group {0})")]
+    RecoveryKeyInvalid(u8),
     /// The caller's deadline passed before the work was done. What was sent is
     /// recorded; the rest stays queued.
     #[error("the deadline passed")]

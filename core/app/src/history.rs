@@ -28,17 +28,43 @@ pub(crate) fn seal_fingerprints(
 }
 
 /// Opens `items.fingerprints`: [`Error::WrongKey`] when it does not open for this
-/// row, [`Error::Corrupt`] when what it holds is not an item's fingerprints.
+/// row, [`Error::Corrupt`] when what it holds is not an item's fingerprints,
+/// [`Error::InvalidInput`] for an item restored from the service (its
+/// fingerprints are not on this phone).
 pub(crate) fn open_fingerprints(
     sealer: &Sealer,
     item_id: i64,
     sealed: &[u8],
 ) -> Result<p::ItemInput> {
-    decode_fingerprints(&sealer.open(&fingerprints_purpose(item_id), sealed)?)
+    open_stored(sealer, item_id, sealed)?.ok_or_else(|| {
+        Error::InvalidInput("this item was restored: its fingerprints are not on this phone".into())
+    })
+}
+
+/// Seals the marker of an item restored from the service: its fingerprints
+/// are not on this phone (ADR 0112).
+pub(crate) fn seal_not_on_this_phone(sealer: &Sealer, item_id: i64) -> Result<Vec<u8>> {
+    sealer.seal(&fingerprints_purpose(item_id), &[STORED_ELSEWHERE])
+}
+
+/// Opens `items.fingerprints`, `None` for an item restored from the service.
+pub(crate) fn open_stored(
+    sealer: &Sealer,
+    item_id: i64,
+    sealed: &[u8],
+) -> Result<Option<p::ItemInput>> {
+    let plain = sealer.open(&fingerprints_purpose(item_id), sealed)?;
+    if plain.as_slice() == [STORED_ELSEWHERE] {
+        return Ok(None);
+    }
+    decode_fingerprints(&plain).map(Some)
 }
 
 const STORED_IMAGE: u8 = 1;
 const STORED_VIDEO: u8 = 2;
+/// An item restored from the service: its fingerprints stayed on the phone
+/// that made it.
+const STORED_ELSEWHERE: u8 = 3;
 const FRAME_LEN: usize = 8 + p::Pdq::LEN + 1;
 
 /// The stored (plaintext) form of an item's fingerprints, raw bytes rather than
@@ -183,6 +209,10 @@ pub struct CaseRecord {
     pub rejection: Option<String>,
     /// When this case's next queued operation is due (Unix ms; 0 = now), if any.
     pub next_attempt_at_ms: Option<i64>,
+    /// The recovery key to write down with the case number (`XXXXX-…`, 7
+    /// groups of 5), made when the case was queued; `None` for cases queued
+    /// before recovery keys existed.
+    pub recovery_key: Option<String>,
 }
 
 /// An item in the history: fingerprints and the user's label, never pixels,
@@ -195,10 +225,11 @@ pub struct HistoryItem {
     pub case_id: i64,
     /// Picture or video.
     pub kind: MediaKind,
-    /// MD5 of the file bytes.
-    pub md5: p::Md5,
-    /// SHA-256 of the file bytes.
-    pub sha256: p::Sha256,
+    /// MD5 of the file bytes (`None` for an item restored from the service:
+    /// its fingerprints stayed on the phone that made it).
+    pub md5: Option<p::Md5>,
+    /// SHA-256 of the file bytes (`None` for a restored item).
+    pub sha256: Option<p::Sha256>,
     /// PDQ of a picture.
     pub pdq: Option<p::Pdq>,
     /// PDQ quality of a picture.
@@ -226,11 +257,12 @@ impl App {
                    (SELECT count(*) FROM items i WHERE i.case_id = c.id),
                    (SELECT count(*) FROM outbox o WHERE o.case_id = c.id AND o.state = ?1),
                    (SELECT o.last_error FROM outbox o WHERE o.case_id = c.id AND o.state = ?2 ORDER BY o.id LIMIT 1),
-                   (SELECT o.next_attempt_at FROM outbox o WHERE o.case_id = c.id AND o.state = ?1 ORDER BY o.id LIMIT 1)
+                   (SELECT o.next_attempt_at FROM outbox o WHERE o.case_id = c.id AND o.state = ?1 ORDER BY o.id LIMIT 1),
+                   c.recovery_key
                  FROM cases c ORDER BY c.id DESC",
             )?;
             let rows = stmt.query_map(params![OutboxState::Pending, OutboxState::Rejected], |r| {
-                Ok(CaseRecord {
+                Ok((CaseRecord {
                     id: r.get(0)?,
                     case_number: r.get::<_, Option<String>>(1)?,
                     state: r.get(2)?,
@@ -240,14 +272,19 @@ impl App {
                     pending_operations: r.get::<_, i64>(6)? as u32,
                     rejection: r.get(7)?,
                     next_attempt_at_ms: r.get(8)?,
-                })
+                    recovery_key: None,
+                }, r.get::<_, Option<Vec<u8>>>(9)?))
             })?;
-            let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-            for c in &mut rows {
+            let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (mut c, key) in rows {
                 if let Some(n) = &c.case_number {
                     c.case_number = Some(self.sealer.open_text("cases", c.id, "case_number", n)?);
                 }
+                c.recovery_key = crate::recovery::open_key(&self.sealer, c.id, key.as_deref())?;
+                out.push(c);
             }
+            let rows = out;
             Ok(rows)
         })
     }
@@ -274,20 +311,21 @@ impl App {
                 let id: i64 = r.get(0)?;
                 let kind: MediaKind = r.get(2)?;
                 let sealed: Vec<u8> = r.get(3)?;
-                let wire = open_fingerprints(&self.sealer, id, &sealed)?;
+                let wire = open_stored(&self.sealer, id, &sealed)?;
                 let label: Option<Vec<u8>> = r.get(4)?;
                 let (md5, sha256, pdq, quality, frame_count, low_quality) = match (&wire, kind) {
-                    (p::ItemInput::Image(f), MediaKind::Image) => (
-                        f.md5,
-                        f.sha256,
+                    (None, _) => (None, None, None, None, 0, false),
+                    (Some(p::ItemInput::Image(f)), MediaKind::Image) => (
+                        Some(f.md5),
+                        Some(f.sha256),
                         Some(f.pdq),
                         Some(f.quality),
                         0,
                         f.quality.get() < p::PDQ_MIN_QUALITY,
                     ),
-                    (p::ItemInput::Video(f), MediaKind::Video) => (
-                        f.md5,
-                        f.sha256,
+                    (Some(p::ItemInput::Video(f)), MediaKind::Video) => (
+                        Some(f.md5),
+                        Some(f.sha256),
                         None,
                         None,
                         f.frames.len() as u32,

@@ -25,6 +25,7 @@ pub mod error;
 pub mod history;
 pub mod keys;
 pub mod outbox;
+pub mod recovery;
 pub mod selection;
 pub(crate) mod sql;
 pub mod status;

@@ -110,6 +110,10 @@ enum Payload {
         attestations: p::Attestations,
         item_ids: Vec<i64>,
         items: Vec<p::ItemInput>,
+        /// The verifier of the case's recovery key (absent in entries queued
+        /// by versions before recovery keys).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovery_verifier: Option<String>,
     },
     AddItems {
         idempotency_key: String,
@@ -345,6 +349,7 @@ impl App {
                 params![answers.submitter, CaseState::Pending, self.now_secs(), request],
             )?;
             let case_id = tx.last_insert_rowid();
+            let recovery_verifier = crate::recovery::store_new_key(tx, &self.sealer, case_id)?;
             let ids = self.insert_items(tx, case_id, items)?;
             let mut chunks = ids
                 .chunks(p::MAX_ITEMS_PER_REQUEST)
@@ -358,6 +363,7 @@ impl App {
                         attestations,
                         item_ids: first_ids.to_vec(),
                         items: first_items.to_vec(),
+                        recovery_verifier: Some(recovery_verifier),
                     },
                 )?;
             }
@@ -467,6 +473,11 @@ impl App {
                             },
                             item_ids: first_ids.to_vec(),
                             items: first_items.to_vec(),
+                            recovery_verifier: crate::recovery::stored_verifier(
+                                tx,
+                                &self.sealer,
+                                case_id,
+                            )?,
                         },
                     )?;
                 }
@@ -705,12 +716,14 @@ impl App {
                 idempotency_key,
                 attestations,
                 items,
+                recovery_verifier,
                 ..
             } => {
                 let req = p::CreateCaseRequest {
                     idempotency_key: idempotency_key.clone(),
                     attestations: *attestations,
                     items: items.clone(),
+                    recovery_verifier: recovery_verifier.clone(),
                 };
                 with_retries(&self.policy, || self.client.create_case(&req))
                     .await

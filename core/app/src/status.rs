@@ -210,7 +210,7 @@ impl App {
         }
     }
 
-    fn store_snapshot(&self, case_id: i64, status: &wire::CaseStatus) -> Result<()> {
+    pub(crate) fn store_snapshot(&self, case_id: i64, status: &wire::CaseStatus) -> Result<()> {
         let body = serde_json::to_string(status)?;
         let now = self.now_secs();
         self.db.write(|tx| {

@@ -13,12 +13,22 @@ pub struct CreatedCase {
     pub case_number: String,
     /// Case token (secret).
     pub case_token: String,
-    /// The recovery key, when the service issues one (secret; shown to the user
-    /// once, to write down).
-    #[serde(default)]
-    pub recovery_key: Option<String>,
     /// Ids of the items, in request order.
     pub item_ids: Vec<i64>,
+}
+
+/// Answer to restoring a case with its recovery key
+/// (`takedown_protocol::RestoreCaseResponse`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct RestoredCase {
+    /// Case number, canonical.
+    pub case_number: String,
+    /// The fresh case token (secret).
+    pub case_token: String,
+    /// Who opened the case (`person_shown`, `parent_or_guardian`; anything
+    /// else is read as unknown).
+    #[serde(default)]
+    pub submitter: Option<String>,
 }
 
 /// Answer to adding items.
@@ -78,6 +88,9 @@ pub enum EventKind {
 pub struct ItemStatus {
     /// The service's item id.
     pub item_id: i64,
+    /// `image` or `video` (anything else is read as an image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// Active, withdrawn, or unknown.
     pub state: ServiceState,
     /// Platforms whose sync has passed this item.
@@ -148,6 +161,9 @@ pub struct CaseStatus {
     /// Events.
     #[serde(default)]
     pub timeline: Vec<TimelineEvent>,
+    /// Where the next page of items starts, when `items` is one page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_items_after: Option<i64>,
 }
 
 /// An error answer.

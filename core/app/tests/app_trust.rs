@@ -610,8 +610,29 @@ fn body_violations(path: &str, body: &[u8]) -> Vec<String> {
         keys(&v, &[], "withdraw body", &mut bad);
         return bad;
     }
+    if path.ends_with("/restore") {
+        keys(&v, &["recovery_key"], "restore body", &mut bad);
+        let written = v["recovery_key"].as_str().is_some_and(|k| {
+            k.len() == 41
+                && k.split('-').count() == 7
+                && k.split('-').all(|g| {
+                    g.len() == 5
+                        && g.bytes()
+                            .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b))
+                })
+        });
+        if !written {
+            bad.push("recovery_key".into());
+        }
+        return bad;
+    }
     let top: &[&str] = if path == "/v1/cases" {
-        &["idempotency_key", "attestations", "items"]
+        &[
+            "idempotency_key",
+            "attestations",
+            "items",
+            "recovery_verifier",
+        ]
     } else {
         &["idempotency_key", "items"]
     };
@@ -624,6 +645,9 @@ fn body_violations(path: &str, body: &[u8]) -> Vec<String> {
         _ => bad.push("idempotency_key".into()),
     }
     if path == "/v1/cases" {
+        if v.get("recovery_verifier").is_some() {
+            hex(&v["recovery_verifier"], 64, "recovery_verifier", &mut bad);
+        }
         let a = &v["attestations"];
         keys(
             a,
@@ -729,8 +753,8 @@ fn fingerprint_needles(
 ) -> Vec<Vec<u8>> {
     let mut hexes: Vec<String> = Vec::new();
     for i in items {
-        hexes.push(i.md5.to_hex());
-        hexes.push(i.sha256.to_hex());
+        hexes.extend(i.md5.map(|m| m.to_hex()));
+        hexes.extend(i.sha256.map(|h| h.to_hex()));
         if let Some(p) = i.pdq {
             hexes.push(p.to_hex());
         }
@@ -817,7 +841,7 @@ async fn fingerprints_are_sealed_at_rest_in_the_file_and_its_wal() {
         let f = &f.fingerprint;
         assert_eq!(
             (s.kind, s.md5, s.sha256, s.pdq, s.quality),
-            (f.kind, f.md5, f.sha256, f.pdq, f.quality)
+            (f.kind, Some(f.md5), Some(f.sha256), f.pdq, f.quality)
         );
         assert_eq!(s.frame_count as usize, f.frames.len());
         assert_eq!(s.low_quality, f.low_quality);

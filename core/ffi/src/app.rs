@@ -74,6 +74,15 @@ pub fn file_key_provider(path: String) -> Arc<dyn KeyProvider> {
     Arc::new(FileKeyProvider(FileKeyStore::new(path)))
 }
 
+/// Reads a recovery key as a person typed it (any case, spaces or dashes,
+/// `O` for `0`, `I`/`L` for `1`) and returns its written form, or
+/// `RecoveryKeyInvalid` naming the group to check again. For checking the
+/// restore form as the user types; no network.
+#[uniffi::export]
+pub fn normalize_recovery_key(input: String) -> Result<String, TakedownError> {
+    guarded(|| takedown_app::recovery::normalize_recovery_key(&input))
+}
+
 /// Applies the eligibility rule to the attestation answers (no network, nothing
 /// stored). Show the reasons' explanations when not eligible.
 #[uniffi::export]
@@ -509,6 +518,31 @@ impl Takedown {
     ) -> Result<Vec<CaseChanges>, TakedownError> {
         let (token, _stop_on_drop) = call_token(cancel);
         guarded_async(async move { self.inner.refresh_all_until(&token).await }).await
+    }
+
+    /// Brings a case back into this history from its number and recovery key
+    /// (after "delete everything", a reinstall or on a new phone). The service
+    /// gives a fresh token, so the phone that had the case loses access to
+    /// it; status, `addItems` and withdrawals then work here. Items of a
+    /// restored case have no fingerprints on this phone (`md5` is `None`).
+    /// Restoring a case this history holds replaces its token. Errors:
+    /// `RecoveryKeyInvalid` (mistyped, nothing sent), `InvalidInput` (not a
+    /// case number), `ServiceRejected` with code `not_found` (unknown case or
+    /// wrong key; repeated wrong keys are throttled: `rate_limited`), `Offline`.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn restore_case(
+        &self,
+        case_number: String,
+        recovery_key: String,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<CaseRecord, TakedownError> {
+        let (token, _stop_on_drop) = call_token(cancel);
+        guarded_async(async move {
+            self.inner
+                .restore_case(&case_number, &recovery_key, &token)
+                .await
+        })
+        .await
     }
 
     /// One case with its items, latest status and changes (no network).

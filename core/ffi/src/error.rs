@@ -77,6 +77,14 @@ pub enum TakedownError {
     /// calling coroutine / task).
     #[error("cancelled")]
     Cancelled,
+    /// A recovery key as typed does not check out; nothing was sent. Ask the
+    /// user to look at `group` again (1–7), or at the whole key when `group`
+    /// is 0 (wrong length).
+    #[error("the recovery key looks mistyped (group {group})")]
+    RecoveryKeyInvalid {
+        /// The 1-based group that is wrong, or 0 for a wrong length.
+        group: u32,
+    },
     /// The call's deadline passed; what was done is kept, the rest stays queued.
     #[error("the deadline passed")]
     DeadlineExceeded,
@@ -143,6 +151,9 @@ impl From<Error> for TakedownError {
                 }
             }
             Error::Cancelled => TakedownError::Cancelled,
+            Error::RecoveryKeyInvalid(group) => TakedownError::RecoveryKeyInvalid {
+                group: group.into(),
+            },
             Error::KeyProvider(_) | Error::Internal(_) => TakedownError::Other {
                 reason: e.to_string(),
             },

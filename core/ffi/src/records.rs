@@ -214,6 +214,12 @@ pub struct CaseRecord {
     pub rejection: Option<String>,
     /// When this case's next queued operation is due (Unix ms), if any.
     pub next_attempt_at_ms: Option<i64>,
+    /// The recovery key to show with the case number and ask the user to
+    /// write down (`XXXXX-XXXXX-…`, 7 groups of 5). Made when the case is
+    /// queued, so it exists offline too; `None` for cases queued by versions
+    /// before recovery keys. With the number it restores the case on any phone
+    /// (`restoreCase`).
+    pub recovery_key: Option<String>,
 }
 
 /// What changed, for the change listener.
@@ -394,10 +400,11 @@ pub struct HistoryItem {
     pub case_id: i64,
     /// Picture or video.
     pub kind: MediaKind,
-    /// MD5, 32 hex digits.
-    pub md5: String,
-    /// SHA-256, 64 hex digits.
-    pub sha256: String,
+    /// MD5, 32 hex digits (`None` for an item of a restored case: its
+    /// fingerprints stayed on the phone that made it).
+    pub md5: Option<String>,
+    /// SHA-256, 64 hex digits (`None` for an item of a restored case).
+    pub sha256: Option<String>,
     /// PDQ of a picture.
     pub pdq: Option<String>,
     /// PDQ quality of a picture.
@@ -514,8 +521,8 @@ impl From<app::history::HistoryItem> for HistoryItem {
             id: i.id,
             case_id: i.case_id,
             kind: i.kind,
-            md5: i.md5.to_hex(),
-            sha256: i.sha256.to_hex(),
+            md5: i.md5.map(|h| h.to_hex()),
+            sha256: i.sha256.map(|h| h.to_hex()),
             pdq: i.pdq.map(|h| h.to_hex()),
             quality: i.quality.map(p::Quality::get),
             frame_count: i.frame_count,

@@ -312,7 +312,7 @@ async fn a_video_pushed_frame_by_frame_is_hashed_and_submitted_with_a_picture() 
     let listed = td.list_items(None).unwrap();
     assert_eq!(listed[0].kind, MediaKind::Video);
     assert_eq!(listed[0].frame_count as usize, v.frames.len());
-    assert_eq!(listed[0].md5, v.md5);
+    assert_eq!(listed[0].md5.as_deref(), Some(v.md5.as_str()));
     assert_eq!(
         listed[0].state,
         takedown_app::history::HistoryItemState::Active

@@ -201,7 +201,10 @@ async fn the_committed_schema_1_history_upgrades_and_its_queue_is_sent() {
     assert_eq!(items[1].label, None);
     // Its fingerprints were in the clear; now they are sealed (schema 4) and
     // still read back.
-    assert_eq!(items[0].md5.to_hex(), "0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        items[0].md5.map(|m| m.to_hex()).as_deref(),
+        Some("0123456789abcdef0123456789abcdef")
+    );
     assert_eq!(
         items[1].pdq.map(|p| p.to_hex()).as_deref(),
         Some("58d3429ecb3b1993d8c2f72e373119c34a1e633b191b89dea16e3721f423c4ec")
@@ -209,7 +212,13 @@ async fn the_committed_schema_1_history_upgrades_and_its_queue_is_sent() {
     assert_eq!(items[1].quality.map(|q| q.get()), Some(100));
     let clear: Vec<Vec<u8>> = items
         .iter()
-        .flat_map(|i| [i.md5.to_hex(), i.sha256.to_hex(), i.pdq.unwrap().to_hex()])
+        .flat_map(|i| {
+            [
+                i.md5.unwrap().to_hex(),
+                i.sha256.unwrap().to_hex(),
+                i.pdq.unwrap().to_hex(),
+            ]
+        })
         .map(String::into_bytes)
         .collect();
     assert_eq!(needles_on_disk(&fixture_v1(), &clear).len(), clear.len());
@@ -435,7 +444,11 @@ async fn the_committed_schema_3_history_has_its_fingerprints_sealed_on_upgrade()
     assert_eq!(items.len(), 3);
     let (a, v, b) = (&items[0], &items[1], &items[2]);
     assert_eq!(
-        (a.md5.to_hex(), a.sha256.to_hex(), a.pdq.map(|p| p.to_hex())),
+        (
+            a.md5.unwrap().to_hex(),
+            a.sha256.unwrap().to_hex(),
+            a.pdq.map(|p| p.to_hex())
+        ),
         (
             V3_MD5[0].into(),
             V3_SHA256[0].into(),
@@ -450,8 +463,8 @@ async fn the_committed_schema_3_history_has_its_fingerprints_sealed_on_upgrade()
     );
     assert_eq!(
         (
-            v.md5.to_hex(),
-            v.sha256.to_hex(),
+            v.md5.unwrap().to_hex(),
+            v.sha256.unwrap().to_hex(),
             v.pdq,
             v.quality,
             v.frame_count
@@ -461,7 +474,11 @@ async fn the_committed_schema_3_history_has_its_fingerprints_sealed_on_upgrade()
     assert!(!v.low_quality, "one frame has quality 80");
     assert_eq!(v.service_item_id, Some(12));
     assert_eq!(
-        (b.md5.to_hex(), b.sha256.to_hex(), b.pdq.map(|p| p.to_hex())),
+        (
+            b.md5.unwrap().to_hex(),
+            b.sha256.unwrap().to_hex(),
+            b.pdq.map(|p| p.to_hex())
+        ),
         (
             V3_MD5[2].into(),
             V3_SHA256[2].into(),

@@ -250,7 +250,8 @@ func allowListViolations(_ path: String, _ body: String) -> [String] {
     if body.isEmpty { return [] }
     guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) else { return ["\(path): not JSON"] }
     let allowed: Set<String> = ["idempotency_key", "attestations", "person_shown_was_under_18", "submitter",
-                                "items", "image", "video", "md5", "sha256", "pdq", "quality", "frames", "t"]
+                                "items", "image", "video", "md5", "sha256", "pdq", "quality", "frames", "t",
+                                "recovery_verifier", "recovery_key"]
     var bad: [String] = []
     func isHex(_ s: String, _ n: Int) -> Bool { s.count == n && s.allSatisfy { $0.isHexDigit && !$0.isUppercase } }
     func walk(_ v: Any, _ key: String) {
@@ -265,7 +266,11 @@ func allowListViolations(_ path: String, _ body: String) -> [String] {
             let ok: Bool
             switch key {
             case "md5": ok = isHex(s, 32)
-            case "sha256", "pdq": ok = isHex(s, 64)
+            case "sha256", "pdq", "recovery_verifier": ok = isHex(s, 64)
+            case "recovery_key":
+                let groups = s.split(separator: "-", omittingEmptySubsequences: false)
+                ok = path.hasSuffix("/restore") && groups.count == 7
+                    && groups.allSatisfy { $0.count == 5 && $0.allSatisfy { "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains($0) } }
             case "submitter": ok = s == "person_shown" || s == "parent_or_guardian"
             case "idempotency_key": ok = (16...128).contains(s.count) && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
             default: ok = false
@@ -300,5 +305,56 @@ extension TakedownShellTests {
         let create = try XCTUnwrap(requests.first { $0.path == "/v1/cases" }).body
         XCTAssertFalse(allowListViolations("/v1/cases", create.replacingOccurrences(of: "\"quality\"", with: "\"label\":\"beach\",\"quality\"")).isEmpty)
         XCTAssertFalse(allowListViolations("/v1/cases", create.replacingOccurrences(of: f.md5, with: "IMG_0001.JPG")).isEmpty)
+    }
+}
+
+extension TakedownShellTests {
+    /// Swaps one symbol of a written recovery key (a mistyped group).
+    func mistype(_ key: String, at: Int) -> String {
+        var c = Array(key)
+        c[at] = c[at] == "7" ? "8" : "7"
+        return String(c)
+    }
+
+    func testACaseComesBackOnAWipedPhoneWithItsRecoveryKey() async throws {
+        let proxy = RecordingProxy(upstream: service)
+        var app: Takedown! = try Takedown.open(dataDir: try tempDir(), serviceUrl: proxy.url, keyProvider: MemoryKeys())
+        let h = try await app.hashItem(item: .imageBytes(bytes: try photo("scene.jpg")))
+        let out = try await app.submitCase(requestId: "req-restore", answers: eligible,
+                                           items: [SubmitItem(fingerprint: try XCTUnwrap(h.fingerprint), label: nil)])
+        XCTAssertTrue(out.sent)
+        let made = try XCTUnwrap(try app.listCases().first)
+        let number = try XCTUnwrap(made.caseNumber)
+        let key = try XCTUnwrap(made.recoveryKey)
+        XCTAssertEqual(try normalizeRecoveryKey(input: key.lowercased()), key)
+        XCTAssertThrowsError(try normalizeRecoveryKey(input: mistype(key, at: 38))) { error in
+            XCTAssertEqual(error as? TakedownError, .RecoveryKeyInvalid(group: 7))
+        }
+        try app.deleteEverything()
+        app = nil
+
+        app = try Takedown.open(dataDir: try tempDir(), serviceUrl: proxy.url, keyProvider: MemoryKeys())
+        let sentBefore = proxy.requests.count
+        do {
+            _ = try await app.restoreCase(caseNumber: number, recoveryKey: mistype(key, at: 14))
+            XCTFail("expected RecoveryKeyInvalid")
+        } catch let e as TakedownError {
+            XCTAssertEqual(e, .RecoveryKeyInvalid(group: 3))
+        }
+        XCTAssertEqual(proxy.requests.count, sentBefore, "a mistyped key sends nothing")
+        let restored = try await app.restoreCase(caseNumber: number, recoveryKey: key)
+        XCTAssertEqual(restored.caseNumber, number)
+        XCTAssertEqual(restored.state, .open)
+        XCTAssertEqual(restored.itemCount, 1)
+        XCTAssertEqual(restored.recoveryKey, key)
+        let detail = try app.caseDetail(caseId: restored.id)
+        XCTAssertNil(detail.items[0].md5, "fingerprints stay on the phone that made them")
+        _ = try await app.withdrawCase(caseId: restored.id)
+        _ = try await app.refreshStatus(caseId: restored.id)
+        XCTAssertEqual(try app.listCases().first?.state, .withdrawn)
+        for r in proxy.requests {
+            XCTAssertEqual(allowListViolations(r.path, r.body), [], "\(r.method) \(r.path)")
+            if !r.path.hasSuffix("/restore") { XCTAssertFalse(r.body.contains(key)) }
+        }
     }
 }

@@ -35,7 +35,12 @@ fn client_ip(parts: &Parts) -> IpAddr {
 /// The answer to a wrong guess: 429 while the source or the target is over
 /// its limit, else `refusal`. The guess is counted either way. Only wrong
 /// guesses reach here, so the right secret is never refused by the lockout.
-fn wrong_guess(st: &AppState, ip: IpAddr, target: Option<&str>, refusal: ApiError) -> ApiError {
+pub(crate) fn wrong_guess(
+    st: &AppState,
+    ip: IpAddr,
+    target: Option<&str>,
+    refusal: ApiError,
+) -> ApiError {
     let limited = st.throttle.blocked(ip, target);
     st.throttle.fail(ip, target);
     Metrics::add(&st.metrics.auth_failures, 1);
@@ -44,6 +49,18 @@ fn wrong_guess(st: &AppState, ip: IpAddr, target: Option<&str>, refusal: ApiErro
         ApiError::rate_limited("too many failed attempts; wait and retry")
     } else {
         refusal
+    }
+}
+
+/// The address the request came from (for the throttle of guesses).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts)))
     }
 }
 

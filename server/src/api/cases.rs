@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use takedown_protocol as p;
 
-use super::auth::CaseAccess;
+use super::auth::{CaseAccess, ClientIp, wrong_guess};
 use super::{JsonBody, St, created_or_ok, json};
 use crate::domain;
 use crate::error::ApiError;
@@ -114,6 +114,34 @@ pub async fn withdraw_item(
         resp.withdrawn_item_ids.len() as u64,
     );
     Ok(json(StatusCode::OK, &resp))
+}
+
+/// `POST /v1/cases/{case_number}/restore`: a recovery key for a fresh token
+/// (ADR 0112). An unknown case, a case without a recovery key and a wrong key
+/// get the same 404, and count as failed guesses for the throttle.
+pub async fn restore(
+    State(st): St,
+    ClientIp(ip): ClientIp,
+    path: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let Path(number) = path.map_err(|_| ApiError::case_not_found())?;
+    let req: p::RestoreCaseRequest = p::decode(&body)?;
+    match domain::restore_case(&st.store, &number, &req).await? {
+        Some(resp) => {
+            Metrics::add(&st.metrics.cases_restored, 1);
+            Ok(json(StatusCode::OK, &resp))
+        }
+        None => {
+            let target = crate::secrets::normalize_case_number(&number);
+            Err(wrong_guess(
+                &st,
+                ip,
+                target.as_deref(),
+                ApiError::case_not_found(),
+            ))
+        }
+    }
 }
 
 /// `POST /v1/cases/{case_number}/withdraw`

@@ -43,6 +43,10 @@ pub async fn create_case(
                 request_hash,
                 token_wrap: secrets::wrap_token(&raw, &req.idempotency_key),
                 submitter: req.attestations.submitter,
+                recovery_verifier: req
+                    .recovery_verifier
+                    .as_deref()
+                    .and_then(|v| <[u8; 32]>::try_from(hex::decode(v).ok()?).ok()),
                 event: rules::NewEvent::case_created(items.len()),
                 items: items.clone(),
                 now,
@@ -92,6 +96,44 @@ pub async fn authenticate_case(
     let expected = found.as_ref().map_or([0u8; 32], |c| c.token_hash);
     let ok = secrets::hashes_equal(&presented, &expected);
     Ok(found.filter(|_| ok).map(|c| c.case_id))
+}
+
+/// Trades a recovery key for a fresh case token (ADR 0112); the old token
+/// stops working. `None` for an unknown case, a case opened without a
+/// recovery key, and a wrong key alike (same work, same answer).
+pub async fn restore_case(
+    store: &Store,
+    number: &str,
+    req: &p::RestoreCaseRequest,
+) -> Result<Option<p::RestoreCaseResponse>, StoreError> {
+    let presented = p::RecoveryKey::parse(&req.recovery_key)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(hex::decode(k.verifier()).ok()?).ok());
+    let canonical = secrets::normalize_case_number(number);
+    let found = match &canonical {
+        Some(n) => store.case_recovery(n).await?,
+        None => None,
+    };
+    // Compare against a dummy when there is nothing to compare with, so every
+    // refusal does the same work.
+    let expected = found.as_ref().and_then(|c| c.verifier);
+    let ok = secrets::hashes_equal(
+        &presented.unwrap_or([0xff; 32]),
+        &expected.unwrap_or([0u8; 32]),
+    ) && presented.is_some()
+        && expected.is_some();
+    let (Some(case), Some(number), true) = (found, canonical, ok) else {
+        return Ok(None);
+    };
+    let token = secrets::token_string(&secrets::random_secret());
+    store
+        .replace_token(case.case_id, secrets::hash_token(&token))
+        .await?;
+    Ok(Some(p::RestoreCaseResponse {
+        case_number: number,
+        case_token: token,
+        submitter: case.submitter,
+    }))
 }
 
 /// The active platform holding this API key, or `None`.

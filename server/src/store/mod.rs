@@ -243,6 +243,8 @@ pub struct NewCase {
     pub token_wrap: [u8; 32],
     /// Attested submitter.
     pub submitter: p::Submitter,
+    /// The recovery verifier the phone sent, if any (ADR 0112).
+    pub recovery_verifier: Option<[u8; 32]>,
     /// The items.
     pub items: Vec<NewItem>,
     /// The timeline event written with the case.
@@ -444,6 +446,38 @@ pub struct StatusParts {
     pub events: Vec<EventRow>,
 }
 
+/// What restoring access to a case needs (ADR 0112).
+#[derive(Debug, Clone)]
+pub struct CaseRecovery {
+    /// The case's row id.
+    pub case_id: i64,
+    /// Who opened it.
+    pub submitter: p::Submitter,
+    /// The recovery verifier sent when it was opened, if one was.
+    pub verifier: Option<[u8; 32]>,
+}
+
+impl CaseRecovery {
+    fn from_row(
+        case_id: i64,
+        submitter: &str,
+        verifier: Option<Vec<u8>>,
+    ) -> Result<CaseRecovery, StoreError> {
+        Ok(CaseRecovery {
+            case_id,
+            submitter: p::Submitter::parse(submitter)
+                .ok_or_else(|| StoreError::Internal("unknown submitter in storage".into()))?,
+            verifier: match verifier {
+                Some(v) => Some(
+                    <[u8; 32]>::try_from(v.as_slice())
+                        .map_err(|_| StoreError::Internal("recovery verifier length".into()))?,
+                ),
+                None => None,
+            },
+        })
+    }
+}
+
 /// The storage operations; both backends implement them with the same
 /// semantics (one transaction each).
 #[async_trait::async_trait]
@@ -458,6 +492,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Looks a case up by (normalised) number.
     async fn case_auth(&self, number: &str) -> Result<Option<CaseAuth>, StoreError>;
+
+    /// The case with this (canonical) number, for restoring access to it.
+    async fn case_recovery(&self, number: &str) -> Result<Option<CaseRecovery>, StoreError>;
+
+    /// Replaces the case's token hash: the old token stops working at once.
+    async fn replace_token(&self, case_id: i64, token_hash: [u8; 32]) -> Result<(), StoreError>;
 
     /// Adds a batch of items: reads the case and any earlier batch with the
     /// same key under the case's lock, asks

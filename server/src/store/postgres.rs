@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_feedback_outcomes.sql"),
     include_str!("../../migrations/postgres/0003_case_item_numbers.sql"),
+    include_str!("../../migrations/postgres/0004_recovery_verifier.sql"),
 ];
 /// Advisory lock key that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7464_6d69_6772;
@@ -251,8 +252,8 @@ impl Backend for PgStore {
             let st = tx
                 .prepare_cached(
                     "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
-                 submitter, item_count, created_at, state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 submitter, item_count, created_at, state, recovery_verifier) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (idem_hash) DO NOTHING RETURNING id",
                 )
                 .await?;
@@ -270,6 +271,7 @@ impl Backend for PgStore {
                         &count,
                         &c.now,
                         &p::ItemState::Active.code(),
+                        &c.recovery_verifier.as_ref().map(|v| &v[..]),
                     ],
                 )
                 .await;
@@ -320,6 +322,34 @@ impl Backend for PgStore {
                 token_hash: <[u8; 32]>::try_from(h.as_slice()).ok()?,
             })
         }))
+    }
+
+    async fn case_recovery(&self, number: &str) -> Result<Option<CaseRecovery>, StoreError> {
+        let c = self.pool.get().await?;
+        let st = c
+            .prepare_cached("SELECT id, submitter, recovery_verifier FROM cases WHERE number = $1")
+            .await?;
+        let row = c.query_opt(&st, &[&number]).await?;
+        row.map(|r| {
+            let submitter: String = r.get(1);
+            CaseRecovery::from_row(r.get(0), &submitter, r.get(2))
+        })
+        .transpose()
+    }
+
+    async fn replace_token(&self, case_id: i64, token_hash: [u8; 32]) -> Result<(), StoreError> {
+        let c = self.pool.get().await?;
+        let n = c
+            .execute(
+                "UPDATE cases SET token_hash = $1 WHERE id = $2",
+                &[&&token_hash[..], &case_id],
+            )
+            .await?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     async fn add_items(&self, b: NewBatch) -> Result<AddedItems, StoreError> {

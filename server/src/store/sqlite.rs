@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_feedback_outcomes.sql"),
     include_str!("../../migrations/sqlite/0003_case_item_numbers.sql"),
+    include_str!("../../migrations/sqlite/0004_recovery_verifier.sql"),
 ];
 
 type Finisher = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -207,7 +208,8 @@ impl Backend for SqliteStore {
             }
             db.prepare_cached(
                 "INSERT INTO cases (number, token_hash, idem_hash, request_hash, token_wrap, \
-                 submitter, state, item_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 submitter, state, item_count, created_at, recovery_verifier) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )?
             .execute(params![
                 c.number,
@@ -218,7 +220,8 @@ impl Backend for SqliteStore {
                 c.submitter.as_str(),
                 p::ItemState::Active.code(),
                 c.items.len() as i64,
-                c.now
+                c.now,
+                c.recovery_verifier.as_ref().map(|v| &v[..]),
             ])?;
             let case_id = db.last_insert_rowid();
             let item_numbers = insert_items(db, case_id, 0, 1, &c.items, c.now)?;
@@ -241,6 +244,35 @@ impl Backend for SqliteStore {
                     token_hash: <[u8; 32]>::try_from(h.as_slice()).ok()?,
                 })
             }))
+        })
+        .await
+    }
+
+    async fn case_recovery(&self, number: &str) -> Result<Option<CaseRecovery>, StoreError> {
+        let number = number.to_string();
+        self.read(move |db| {
+            let row: Option<(i64, String, Option<Vec<u8>>)> = db
+                .prepare_cached(
+                    "SELECT id, submitter, recovery_verifier FROM cases WHERE number = ?",
+                )?
+                .query_row([number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            row.map(|(case_id, submitter, v)| CaseRecovery::from_row(case_id, &submitter, v))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn replace_token(&self, case_id: i64, token_hash: [u8; 32]) -> Result<(), StoreError> {
+        self.write(move |db| {
+            let n = db
+                .prepare_cached("UPDATE cases SET token_hash = ? WHERE id = ?")?
+                .execute(params![&token_hash[..], case_id])?;
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
         })
         .await
     }

@@ -146,6 +146,7 @@ class TakedownShellTest {
         val allowed = setOf(
             "idempotency_key", "attestations", "person_shown_was_under_18", "submitter", "items",
             "image", "video", "md5", "sha256", "pdq", "quality", "frames", "t",
+            "recovery_verifier", "recovery_key",
         )
         for (m in Regex("\"([^\"]*)\"\\s*:").findAll(body)) {
             if (m.groupValues[1] !in allowed) bad.add("$path: field ${m.groupValues[1]}")
@@ -154,11 +155,71 @@ class TakedownShellTest {
             val v = m.groupValues[1]
             val ok = Regex("[0-9a-f]{32}|[0-9a-f]{64}").matches(v) ||
                 v == "person_shown" || v == "parent_or_guardian" ||
+                path.endsWith("/restore") && Regex("([0-9A-HJKMNP-TV-Z]{5}-){6}[0-9A-HJKMNP-TV-Z]{5}").matches(v) ||
                 Regex("[A-Za-z0-9_-]{16,128}").matches(v) && body.contains("\"idempotency_key\":\"$v\"")
             if (!ok) bad.add("$path: value $v")
         }
         if (path.endsWith("/withdraw") && body != "{}") bad.add("$path: withdraw body $body")
         return bad
+    }
+
+    /** Swaps one symbol of a written recovery key (for a mistyped group). */
+    private fun mistype(key: String, at: Int): String =
+        key.substring(0, at) + (if (key[at] == '7') '8' else '7') + key.substring(at + 1)
+
+    @Test
+    fun aCaseComesBackOnAWipedPhoneWithItsRecoveryKey() = runBlocking {
+        val proxy = RecordingProxy(service)
+        var app = Takedown.open(tempDir(), proxy.url, MemoryKeys())
+        val out = app.submitCase("req-restore", eligible, listOf(SubmitItem(fingerprint(app, "scene.jpg"), null),
+            SubmitItem(fingerprint(app, "scene.gif"), null)))
+        assertTrue(out.sent)
+        val case = app.listCases().single()
+        val number = case.caseNumber!!
+        val key = case.recoveryKey!!
+        assertEquals(41, key.length)
+        assertEquals(key, normalizeRecoveryKey(key.lowercase().replace("-", " ")))
+        try {
+            normalizeRecoveryKey(mistype(key, 20))
+            fail("expected RecoveryKeyInvalid")
+        } catch (e: TakedownException.RecoveryKeyInvalid) {
+            assertEquals(4u, e.group)
+        }
+        app.deleteEverything()
+        app.close()
+
+        // A wiped phone: a new history, nothing but the number and the key.
+        app = Takedown.open(tempDir(), proxy.url, MemoryKeys())
+        val sentBefore = proxy.requests.size
+        try {
+            app.restoreCase(number, mistype(key, 3))
+            fail("expected RecoveryKeyInvalid")
+        } catch (e: TakedownException.RecoveryKeyInvalid) {
+            assertEquals(1u, e.group)
+        }
+        assertEquals("a mistyped key sends nothing", sentBefore, proxy.requests.size)
+        val restored = app.restoreCase(number.lowercase(), key)
+        assertEquals(number, restored.caseNumber)
+        assertEquals(CaseState.OPEN, restored.state)
+        assertEquals(2u, restored.itemCount)
+        assertEquals(key, restored.recoveryKey)
+        val detail = app.caseDetail(restored.id)
+        assertEquals(listOf(null, null), detail.items.map { it.md5 })
+        assertEquals(2u, app.caseStatus(restored.id)!!.totals.activeItems)
+        // Withdraw one item, then the whole case, from the restored history.
+        app.withdrawItem(detail.items[0].id)
+        app.withdrawCase(restored.id)
+        app.refreshStatus(restored.id)
+        assertEquals(CaseState.WITHDRAWN, app.listCases().single().state)
+        assertEquals(0u, app.caseStatus(restored.id)!!.totals.activeItems)
+        // Only allowed fields went out, the key only to the restore route.
+        for ((method, path, body) in proxy.requests) {
+            val v = violations(path, body)
+            assertTrue("$method $path: $v", v.isEmpty())
+            if (!path.endsWith("/restore")) assertFalse(body.contains(key))
+        }
+        assertTrue(proxy.requests.any { it.second.endsWith("/restore") })
+        app.close()
     }
 
     @Test
