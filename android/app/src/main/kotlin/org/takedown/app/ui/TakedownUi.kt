@@ -394,7 +394,8 @@ private fun Restore(vm: AppViewModel) {
         OutlinedTextField(st.caseNumber, vm.restore::setCaseNumber, label = { Text(s("restore_number_hint")) }, singleLine = true)
         OutlinedTextField(st.recoveryKey, vm.restore::setRecoveryKey, label = { Text(s("restore_key_hint")) }, singleLine = true)
         Note(st.message)
-        Button(onClick = {}, enabled = false) { Text(s("restore_action")) }
+        if (st.busy) LinearProgressIndicator(Modifier.fillMaxWidth())
+        Button(onClick = { vm.restore.restore() }, enabled = st.canRestore) { Text(s("restore_action")) }
     }
 }
 

@@ -108,6 +108,7 @@ class CaseDetailViewModel internal constructor(app: AppViewModel) : ScreenModel(
                 if (it.caseId != caseId) return@update it
                 it.copy(
                     caseNumber = d.case.caseNumber,
+                    recoveryKey = d.case.recoveryKey,
                     state = d.case.state,
                     stateText = caseStateText(d.case.state, d.status?.state),
                     items = rows,

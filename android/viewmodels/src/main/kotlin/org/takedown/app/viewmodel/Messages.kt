@@ -50,6 +50,8 @@ object Keys {
     const val SETTINGS_DELETE_PENDING = "settings_delete_pending"
     const val RESTORE_BAD_KEY = "restore_bad_key"
     const val RESTORE_NOT_FOUND = "restore_not_found"
+    const val RESTORE_KEY_LENGTH = "restore_key_length"
+    const val RESTORE_OFFLINE = "restore_offline"
     const val ERROR_OFFLINE = "error_offline"
     const val ERROR_NO_CONNECTION = "error_no_connection"
     const val ERROR_SERVICE = "error_service"
@@ -88,6 +90,8 @@ fun userMessage(e: Throwable, context: ErrorContext = ErrorContext.READ): UiText
     is TakedownException.InvalidMedia -> UiText(Keys.REVIEW_UNREADABLE)
     is TakedownException.LimitExceeded -> UiText(Keys.REVIEW_TOO_LARGE)
     is TakedownException.Cancelled -> UiText(Keys.HASHING_CANCELLED)
+    is TakedownException.RecoveryKeyInvalid ->
+        if (e.group == 0u) UiText(Keys.RESTORE_KEY_LENGTH) else UiText(Keys.RESTORE_BAD_KEY, e.group.toInt())
     else -> UiText(Keys.ERROR_UNEXPECTED)
 }
 

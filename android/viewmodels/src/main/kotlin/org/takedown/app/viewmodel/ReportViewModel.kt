@@ -215,7 +215,7 @@ class ReportViewModel internal constructor(app: AppViewModel) : ScreenModel(app)
         val sent = now.caseNumber != null
         _state.update {
             it.copy(
-                result = ReportResult(now.id, now.caseNumber, null, sent),
+                result = ReportResult(now.id, now.caseNumber, now.recoveryKey, sent),
                 message = when {
                     sent -> null
                     report.offline -> UiText(Keys.SUBMIT_OFFLINE)

@@ -122,7 +122,7 @@ class SubmitHistoryTest {
         assertFalse(h.rows.single().isNew)
         assertFalse(h.hasNew)
         // A platform finds the picture and removes it.
-        val sha = t.core.listItems(caseId).single().sha256
+        val sha = t.core.listItems(caseId).single().sha256!!
         Env.platformFeedback(sha, "matched", "removed")
         runBlocking { t.vm.history.refresh().join() }
         h = t.vm.history.state.value
