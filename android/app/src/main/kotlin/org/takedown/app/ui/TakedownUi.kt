@@ -434,6 +434,14 @@ private fun CaseDetail(vm: AppViewModel) {
         LazyColumn(Modifier.fillMaxSize().padding(20.dp), verticalArrangement = Arrangement.spacedBy(10.dp)) {
             item { st.title?.let { Title(text(it)) } }
             item { st.stateText?.let { Body(text(it)) } }
+            st.recoveryKey?.let { key ->
+                item {
+                    Column {
+                        Text(s("recovery_key_label"), style = MaterialTheme.typography.titleMedium)
+                        SelectionContainer { Text(key) }
+                    }
+                }
+            }
             item { Note(st.message) }
             itemsIndexed(st.items, key = { _, it -> it.itemId }) { _, item ->
                 Card(Modifier.fillMaxWidth()) {

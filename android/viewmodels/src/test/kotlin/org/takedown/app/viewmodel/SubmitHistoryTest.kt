@@ -83,6 +83,25 @@ class SubmitHistoryTest {
     }
 
     @Test
+    fun whatWasQueuedIsSentWhenTheAppOpensAgain() {
+        val keys = MemoryKeys()
+        val dir = TestApp(keys = keys).use { t ->
+            toSubmit(t, "scene.gif")
+            t.network.mode = Network.Mode.DOWN
+            send(t)
+            assertEquals(1u, t.core.pendingOperations())
+            t.dir
+        } // the process ends with the case queued
+        TestApp(dir = dir, keys = keys).use { t ->
+            assertEquals(Screen.Start, t.start())
+            t.vm.openHistory()
+            val h = runBlocking { await(t.vm.history.state) { it.rows.singleOrNull()?.caseNumber != null } }
+            assertEquals(UiText(Keys.STATE_SENT), h.rows.single().state)
+            assertEquals(0u, t.core.pendingOperations())
+        }
+    }
+
+    @Test
     fun backgroundFlushHonoursTheRetryTimeAndSendsLater() = withApp { t ->
         toSubmit(t, "scene.gif")
         t.network.mode = Network.Mode.DOWN
