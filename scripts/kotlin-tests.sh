@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Kotlin binding tests on the JVM: compile the generated bindings and the JUnit suite
-# in android/core-tests, run them against target/debug/libtakedown_core.so.
+# Kotlin binding tests on the JVM: compile the generated bindings, the JUnit suite in
+# android/core-tests and the app's view models with their tests (android/viewmodels, main and
+# test sources in one kotlinc run), run them all in one JUnit run against
+# target/debug/libtakedown_core.so and a real service on loopback.
 # Needs: java, the npm package kotlin-compiler (in $TAKEDOWN_KOTLIN, default
 # /opt/takedown-kotlin/node_modules/kotlin-compiler), Debian's libjna-java, junit4.
 # Skips with a message when those are absent, unless TAKEDOWN_REQUIRE_KOTLIN=1.
@@ -39,13 +41,18 @@ TCP="$CP:$out/bindings-$sum.jar:$L/kotlin-test.jar:$L/kotlin-test-junit.jar:$JUN
 rm -rf "$out/tests"; mkdir -p "$out/tests"
 echo "kotlin-tests: compiling tests"
 kotlinc -cp "$TCP" -d "$out/tests" $(find android/core-tests/src/test/kotlin -name '*.kt')
+rm -rf "$out/viewmodels"; mkdir -p "$out/viewmodels"
+echo "kotlin-tests: compiling view models and their tests"
+kotlinc -cp "$TCP" -d "$out/viewmodels" $(find android/viewmodels/src/main/kotlin android/viewmodels/src/test/kotlin -name '*.kt')
 # A real hash-list service on loopback for the flow tests, with one platform key.
 source scripts/test-service.sh
-classes=$(cd "$out/tests" && find . -name '*Test.class' | sed 's|^\./||; s|\.class$||; s|/|.|g' | sort)
+# The binding tests first (they look up their own items in the service's sync list).
+classes=$(for d in "$out/tests" "$out/viewmodels"; do (cd "$d" && find . -name '*Test.class' | sed 's|^\./||; s|\.class$||; s|/|.|g' | sort); done)
 set +e
 java -Djna.library.path="$PWD/target/debug" -Dtakedown.fixtures="$PWD/tests/fixtures" \
   -Dtakedown.service="$TAKEDOWN_TEST_SERVICE_URL" -Dtakedown.platformKey="$TAKEDOWN_TEST_PLATFORM_KEY" \
-  -cp "$TCP:$out/tests" org.junit.runner.JUnitCore $classes 2>&1 | tee "$out/junit.log"
+  -Dtakedown.res="$PWD/android/app/src/main/res" \
+  -cp "$TCP:$out/tests:$out/viewmodels" org.junit.runner.JUnitCore $classes 2>&1 | tee "$out/junit.log"
 rc=${PIPESTATUS[0]}
 set -e
 total=$(grep -oE '^OK \(([0-9]+) tests?\)' "$out/junit.log" | grep -oE '[0-9]+' || true)

@@ -1,0 +1,7 @@
+// Root build file: plugin versions only (see gradle/libs.versions.toml).
+plugins {
+    alias(libs.plugins.android.application) apply false
+    alias(libs.plugins.kotlin.android) apply false
+    alias(libs.plugins.kotlin.jvm) apply false
+    alias(libs.plugins.kotlin.compose) apply false
+}
