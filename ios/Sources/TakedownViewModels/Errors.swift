@@ -21,10 +21,11 @@ public func userMessage(for error: Error) -> Message {
     case .TooNew: return Message(.errorTooNew)
     // The group to look at again; a key of the wrong length has no group to name.
     case .RecoveryKeyInvalid(let group):
-        return group > 0 ? Message(.restoreBadKey, .int(Int(group))) : Message(.restoreNotFound)
-    // A wrong key, a damaged history, a second open object, bad input or a bug:
-    // nothing the user can fix in place (the catalog has no more specific text yet).
-    case .WrongKey, .Storage, .AlreadyOpen, .InvalidInput, .Other: return Message(.errorUnexpected)
+        return group > 0 ? Message(.restoreBadKey, .int(Int(group))) : Message(.restoreKeyLength)
+    // The saved history cannot be opened: it can be deleted and the cases restored.
+    case .WrongKey, .Storage: return Message(.errorHistoryUnreadable)
+    // A second open object, bad input or a bug: nothing the user can fix in place.
+    case .AlreadyOpen, .InvalidInput, .Other: return Message(.errorUnexpected)
     }
 }
 
@@ -69,7 +70,8 @@ public func stateKey(_ state: HistoryItemState) -> L10nKey {
 /// The explanation of one reason a case cannot be opened.
 public func reasonKey(_ reason: IneligibleReason) -> L10nKey {
     switch reason {
-    case .adultWhenMade, .ageUnknown: return .notEligibleAdult
+    case .adultWhenMade: return .notEligibleAdult
+    case .ageUnknown: return .notEligibleAgeUnknown
     case .submitterNotEntitled: return .notEligibleRole
     }
 }

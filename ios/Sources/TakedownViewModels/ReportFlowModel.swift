@@ -66,8 +66,30 @@ public final class ReportFlowModel {
     public let mode: Mode
 
     // Eligibility
+    /// The answers to "was the person shown under 18 when the pictures were made?".
+    public enum AgeAnswer: Sendable, Equatable {
+        /// Yes.
+        case under18
+        /// No.
+        case adult
+        /// "I am not sure": the core says why it cannot take the case.
+        case notSure
+    }
+
     /// "Were you under 18 in the pictures?" (`nil` until answered).
-    public var under18: Bool?
+    public var age: AgeAnswer?
+
+    /// Yes / no view of `age` (`nil` while unanswered or "not sure").
+    public var under18: Bool? {
+        get {
+            switch age {
+            case .under18: return true
+            case .adult: return false
+            case .notSure, nil: return nil
+            }
+        }
+        set { age = newValue.map { $0 ? .under18 : .adult } }
+    }
     /// Who is reporting (`nil` until answered).
     public var role: SubmitterRole?
     /// "Do you have the pictures on this phone?" (`nil` until answered).
@@ -119,12 +141,18 @@ public final class ReportFlowModel {
     public var countMessage: Message { Message(.reviewCount, .int(entries.count)) }
 
     /// Whether every question is answered.
-    public var canCheckEligibility: Bool { under18 != nil && role != nil && hasPictures != nil }
+    public var canCheckEligibility: Bool { age != nil && role != nil && hasPictures != nil }
 
     /// The answers as the core takes them.
     public var eligibilityAnswers: EligibilityAnswers? {
-        guard let under18, let role else { return nil }
-        return EligibilityAnswers(ageWhenMade: under18 ? .under18 : .adult, submitter: role)
+        guard let age, let role else { return nil }
+        let made: AgeWhenMade
+        switch age {
+        case .under18: made = .under18
+        case .adult: made = .adult
+        case .notSure: made = .notSure
+        }
+        return EligibilityAnswers(ageWhenMade: made, submitter: role)
     }
 
     /// Asks the core whether these answers allow a case: on to the picker, or to the

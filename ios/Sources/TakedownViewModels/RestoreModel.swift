@@ -52,6 +52,8 @@ public final class RestoreModel {
         } catch TakedownError.RecoveryKeyInvalid(let group) {
             mistypedGroup = group > 0 ? Int(group) : nil
             error = userMessage(for: TakedownError.RecoveryKeyInvalid(group: group))
+        } catch TakedownError.Offline {
+            error = Message(.restoreOffline)
         } catch TakedownError.ServiceRejected, TakedownError.InvalidInput {
             // Unknown case, wrong key, not a case number (or too many tries).
             error = Message(.restoreNotFound)

@@ -35,6 +35,7 @@ public enum L10nKey: String, CaseIterable, Sendable {
     case eligibilityHasPictures = "eligibility_has_pictures"
     case answerYes = "answer_yes"
     case answerNo = "answer_no"
+    case answerNotSure = "answer_not_sure"
     case notEligibleTitle = "not_eligible_title"
     case notEligibleAdult = "not_eligible_adult"
     case notEligibleRole = "not_eligible_role"
@@ -84,6 +85,8 @@ public enum L10nKey: String, CaseIterable, Sendable {
     case restoreAction = "restore_action"
     case restoreBadKey = "restore_bad_key"
     case restoreNotFound = "restore_not_found"
+    case restoreKeyLength = "restore_key_length"
+    case restoreOffline = "restore_offline"
     // History
     case historyTitle = "history_title"
     case historyEmpty = "history_empty"
@@ -136,6 +139,8 @@ public enum L10nKey: String, CaseIterable, Sendable {
     case errorKeyUnavailable = "error_key_unavailable"
     case errorTooNew = "error_too_new"
     case errorUnexpected = "error_unexpected"
+    case errorHistoryUnreadable = "error_history_unreadable"
+    case notEligibleAgeUnknown = "not_eligible_age_unknown"
 }
 
 /// One argument of a catalog text (`%1$lld` or `%1$@`).

@@ -58,8 +58,8 @@ final class CatalogTests: XCTestCase {
             (.InvalidMedia(reason: "x"), Message(.reviewUnreadable)),
             (.LimitExceeded(reason: "x"), Message(.reviewTooLarge)),
             (.InvalidInput(reason: "x"), Message(.errorUnexpected)),
-            (.WrongKey, Message(.errorUnexpected)),
-            (.Storage(reason: "x"), Message(.errorUnexpected)),
+            (.WrongKey, Message(.errorHistoryUnreadable)),
+            (.Storage(reason: "x"), Message(.errorHistoryUnreadable)),
             (.Cancelled, Message(.hashingCancelled)),
             (.DeadlineExceeded, Message(.errorService)),
             (.WithdrawalsPending(count: 2), Message(.settingsDeletePending)),
@@ -69,7 +69,7 @@ final class CatalogTests: XCTestCase {
             (.AlreadyOpen, Message(.errorUnexpected)),
             (.Other(reason: "x"), Message(.errorUnexpected)),
             (.RecoveryKeyInvalid(group: 3), Message(.restoreBadKey, .int(3))),
-            (.RecoveryKeyInvalid(group: 0), Message(.restoreNotFound)),
+            (.RecoveryKeyInvalid(group: 0), Message(.restoreKeyLength)),
         ]
         for (error, want) in cases { XCTAssertEqual(userMessage(for: error), want, "\(error)") }
         XCTAssertEqual(userMessage(for: CancellationError()), Message(.hashingCancelled))

@@ -46,7 +46,7 @@ final class RestoreTests: ScreenTestCase {
         restore.recoveryKey = String(key.dropLast(4))
         await restore.restore()
         XCTAssertEqual(b.app.screen, .restore)
-        XCTAssertEqual(restore.error, Message(.restoreNotFound))
+        XCTAssertEqual(restore.error, Message(.restoreKeyLength))
         XCTAssertNil(restore.mistypedGroup)
 
         restore.recoveryKey = otherKey  // well-formed, but another case's key

@@ -106,6 +106,15 @@ final class EligibilityAndSelectionTests: ScreenTestCase {
         await h.app.back()
         XCTAssertEqual(h.app.screen, .eligibility)
 
+        flow.age = .notSure
+        flow.role = .personShown
+        flow.hasPictures = true
+        XCTAssertTrue(flow.canCheckEligibility, "not sure is an answer")
+        flow.checkEligibility()
+        XCTAssertEqual(h.app.screen, .notEligible)
+        XCTAssertEqual(flow.ineligibleReasons, [.notEligibleAgeUnknown])
+        await h.app.back()
+
         flow.under18 = true
         flow.role = .someoneElse
         flow.hasPictures = true

@@ -31,7 +31,15 @@ struct EligibilityView: View {
         ScrollView {
             VStack(alignment: .leading, spacing: 20) {
                 CatalogText(.eligibilityTitle, style: .title2).accessibilityAddTraits(.isHeader)
-                YesNo(question: .eligibilityUnder18, answer: $flow.under18)
+                VStack(alignment: .leading) {
+                    CatalogText(.eligibilityUnder18, style: .headline)
+                    Picker(selection: $flow.age) {
+                        Text(verbatim: L10nKey.answerYes.text).tag(ReportFlowModel.AgeAnswer?.some(.under18))
+                        Text(verbatim: L10nKey.answerNo.text).tag(ReportFlowModel.AgeAnswer?.some(.adult))
+                        Text(verbatim: L10nKey.answerNotSure.text).tag(ReportFlowModel.AgeAnswer?.some(.notSure))
+                    } label: { Text(verbatim: L10nKey.eligibilityUnder18.text) }
+                        .pickerStyle(.segmented)
+                }
                 VStack(alignment: .leading) {
                     CatalogText(.eligibilityRole, style: .headline)
                     Picker(selection: $flow.role) {
