@@ -33,6 +33,8 @@ run "cargo doc (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --workspa
 
 run "app strings: en/de parity, iOS catalog up to date" python3 scripts/strings.py check
 run "app strings checker can fail (selftest)" python3 scripts/strings.py selftest
+run "app privacy settings: no backups, FLAG_SECURE, no gallery permission, Keychain (Android manifest, iOS sources)" python3 scripts/app-policy.py check
+run "app privacy checker can fail (selftest)" python3 scripts/app-policy.py selftest
 
 step "cargo test (workspace)"
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log/cargo.log"
