@@ -17,6 +17,7 @@ struct TakedownApp: App {
         picker = source
         let model = AppModel(
             opener: AppEnvironment.openCore,
+            wiper: AppEnvironment.wipeHistory,
             source: source,
             authenticator: DeviceOwnerAuthenticator(),
             preferences: UserDefaultsPreferences()
@@ -65,6 +66,13 @@ enum AppEnvironment {
     /// The service URL from Info.plist (`TakedownServiceURL`).
     static var serviceURL: String {
         Bundle.main.object(forInfoDictionaryKey: "TakedownServiceURL") as? String ?? ""
+    }
+
+    /// Removes an unreadable history and its Keychain key.
+    static let wipeHistory: HistoryWiper = {
+        let dir = try dataDirectory()
+        try FileManager.default.removeItem(at: dir)
+        try KeychainKeyProvider().deleteKey()
     }
 
     /// Opens the core off the main thread with the Keychain key.

@@ -53,6 +53,10 @@ public final class AppModel {
     /// The open core (`nil` before `launch`, after quick exit).
     public private(set) var core: Takedown?
     private let opener: CoreOpener
+    private let wiper: HistoryWiper
+    /// `true` when the saved history cannot be opened (damaged, or its key is
+    /// gone): the start screen offers to delete it (`wipeUnreadableHistory`).
+    public private(set) var historyUnreadable = false
     private let source: MediaSource
     private let authenticator: LockAuthenticator
     private let preferences: Preferences
@@ -61,9 +65,10 @@ public final class AppModel {
 
     /// The app over a core from `opener`, media from `source`, the lock by
     /// `authenticator`, settings in `preferences`.
-    public init(opener: @escaping CoreOpener, source: MediaSource, authenticator: LockAuthenticator,
-                preferences: Preferences) {
+    public init(opener: @escaping CoreOpener, wiper: @escaping HistoryWiper, source: MediaSource,
+                authenticator: LockAuthenticator, preferences: Preferences) {
         self.opener = opener
+        self.wiper = wiper
         self.source = source
         self.authenticator = authenticator
         self.preferences = preferences
@@ -119,7 +124,26 @@ public final class AppModel {
             }
         } catch {
             startError = userMessage(for: error)
+            switch error as? TakedownError {
+            case .WrongKey, .Storage: historyUnreadable = true
+            default: historyUnreadable = false
+            }
         }
+    }
+
+    /// Deletes a history that cannot be opened and starts with an empty one. A
+    /// history from a newer version (`TooNew`) or a locked key store is never
+    /// wiped: updating the app or unlocking the phone opens it.
+    public func wipeUnreadableHistory() async {
+        guard core == nil, historyUnreadable else { return }
+        do {
+            try await wiper()
+        } catch {
+            startError = userMessage(for: error)
+            return
+        }
+        historyUnreadable = false
+        await openCore()
     }
 
     private func closeCore() {

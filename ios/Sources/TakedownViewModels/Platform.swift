@@ -61,6 +61,10 @@ public final class MemoryPreferences: Preferences {
 /// provider, the service URL from the bundle). Called again after "delete everything".
 public typealias CoreOpener = @Sendable () async throws -> Takedown
 
+/// Removes the history files and the key, for a history that cannot be opened at
+/// all (the app offers it on the start screen; cases come back with `restoreCase`).
+public typealias HistoryWiper = @Sendable () async throws -> Void
+
 /// The core's change listener as an `AsyncStream`: every change of the queue, the
 /// history or the stored status (a background flush too) is yielded; the view models
 /// re-read what they show.

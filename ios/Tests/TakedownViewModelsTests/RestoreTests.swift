@@ -77,4 +77,41 @@ final class RestoreTests: ScreenTestCase {
         XCTAssertEqual(b.app.screen, .history)
         XCTAssertEqual(b.app.history?.rows.map(\.caseNumber), [number])
     }
+
+    /// The key of the history is gone (a restored phone backup without its
+    /// Keychain item): the start screen says so and offers to delete it; after
+    /// that the case comes back with its number and recovery key.
+    @MainActor
+    func testAnUnreadableHistoryIsWipedThenItsCaseRestored() async throws {
+        let h = try harness()
+        var number = "", key = ""
+        do {  // the flow holds the core: let it go before quick exit
+            let flow = try await reportToSubmit(h, ["scene-grey.png"])
+            await flow.send()
+            number = try XCTUnwrap(flow.caseNumber)
+            key = try XCTUnwrap(flow.recoveryKey)
+        }
+        weak var closedCore = h.app.core
+        h.app.quickExit()
+        try await eventually("the core released") { closedCore == nil }
+        try h.keys.deleteKey()
+
+        await h.app.launch()
+        XCTAssertNil(h.app.core)
+        XCTAssertEqual(h.app.startError, Message(.errorHistoryUnreadable))
+        XCTAssertTrue(h.app.historyUnreadable)
+        await h.app.wipeUnreadableHistory()
+        XCTAssertNil(h.app.startError)
+        XCTAssertFalse(h.app.historyUnreadable)
+        XCTAssertEqual(try h.app.core?.listCases(), [], "an empty history")
+
+        h.app.openRestore()
+        let restore = try XCTUnwrap(h.app.restore)
+        restore.caseNumber = number
+        restore.recoveryKey = key
+        await restore.restore()
+        XCTAssertNil(restore.error)
+        XCTAssertEqual(h.app.screen, .detail)
+        XCTAssertEqual(try h.app.core?.listCases().first?.caseNumber, number)
+    }
 }

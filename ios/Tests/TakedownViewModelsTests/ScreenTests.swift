@@ -45,6 +45,11 @@ class ScreenTestCase: XCTestCase {
         let prefs = MemoryPreferences(lockEnabled: lock)
         let app = AppModel(
             opener: { try await openTakedown(dataDir: dir, serviceUrl: serviceUrl, keyProvider: keys, options: Self.quick) },
+            wiper: {
+                try FileManager.default.removeItem(atPath: dir)
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try keys.deleteKey()
+            },
             source: source, authenticator: auth, preferences: prefs)
         return Harness(app: app, source: source, keys: keys, auth: auth, prefs: prefs, dir: dir)
     }

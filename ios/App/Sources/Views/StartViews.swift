@@ -28,6 +28,9 @@ struct StartView: View {
                 CatalogText(.startWhatItCannot)
                 CatalogText(.startCaseNumber)
                 Note(message: app.startError, isError: true)
+                if app.historyUnreadable {
+                    CatalogButton(.settingsDelete) { Task { await app.wipeUnreadableHistory() } }
+                }
                 CatalogButton(.startBegin) { app.startReport() }
                     .buttonStyle(.borderedProminent)
                 CatalogButton(.startRestore) { app.openRestore() }
