@@ -47,12 +47,16 @@ public protocol LockAuthenticator: AnyObject, Sendable {
 public protocol Preferences: AnyObject {
     /// Whether the app lock is on.
     var lockEnabled: Bool { get set }
+    /// Whether the neutral icon is shown (the app switches its alternate icon).
+    var neutralIcon: Bool { get set }
 }
 
 /// Preferences held in memory (previews, tests, and a fallback).
 public final class MemoryPreferences: Preferences {
     /// Whether the app lock is on.
     public var lockEnabled: Bool
+    /// Whether the neutral icon is shown.
+    public var neutralIcon = false
     /// Preferences with the lock `lockEnabled`.
     public init(lockEnabled: Bool = false) { self.lockEnabled = lockEnabled }
 }

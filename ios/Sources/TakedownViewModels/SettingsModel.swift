@@ -43,6 +43,12 @@ public final class SettingsModel {
         set { withMutation(keyPath: \.lockEnabled) { preferences.lockEnabled = newValue } }
     }
 
+    /// The neutral icon ("Notes") instead of the app's own, for a shared phone.
+    public var neutralIcon: Bool {
+        get { access(keyPath: \.neutralIcon); return preferences.neutralIcon }
+        set { withMutation(keyPath: \.neutralIcon) { preferences.neutralIcon = newValue } }
+    }
+
     /// The texts of the current delete step.
     public var deleteMessage: Message? {
         switch deleteStep {

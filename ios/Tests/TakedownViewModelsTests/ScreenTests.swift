@@ -551,6 +551,9 @@ final class SettingsLockAndExitTests: ScreenTestCase {
         XCTAssertTrue(settings.lockEnabled)
         settings.lockEnabled = false
         XCTAssertFalse(h.prefs.lockEnabled)
+        XCTAssertFalse(settings.neutralIcon)
+        settings.neutralIcon = true
+        XCTAssertTrue(h.prefs.neutralIcon, "the neutral icon choice is kept")
         h.app.scenePhaseChanged(.background)
         XCTAssertTrue(h.app.coverVisible)
         XCTAssertEqual(h.app.screen, .settings, "lock off: no lock on return")

@@ -1,6 +1,7 @@
 // The app lock: Face ID / Touch ID, falling back to the device passcode.
 import Foundation
 import LocalAuthentication
+import UIKit
 import TakedownViewModels
 
 final class DeviceOwnerAuthenticator: LockAuthenticator, @unchecked Sendable {
@@ -22,5 +23,18 @@ final class UserDefaultsPreferences: Preferences {
     var lockEnabled: Bool {
         get { defaults.bool(forKey: "lockEnabled") }
         set { defaults.set(newValue, forKey: "lockEnabled") }
+    }
+
+    /// iOS changes only the icon (the name under it is fixed at build time, already
+    /// neutral); the system shows its own notice once.
+    var neutralIcon: Bool {
+        get { defaults.bool(forKey: "neutralIcon") }
+        set {
+            defaults.set(newValue, forKey: "neutralIcon")
+            Task { @MainActor in
+                guard UIApplication.shared.supportsAlternateIcons else { return }
+                try? await UIApplication.shared.setAlternateIconName(newValue ? "AppIconNeutral" : nil)
+            }
+        }
     }
 }

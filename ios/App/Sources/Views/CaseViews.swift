@@ -104,6 +104,7 @@ struct SettingsView: View {
                         CatalogText(.settingsAppLockSummary, style: .footnote).foregroundStyle(.secondary)
                     }
                 }
+                Toggle(isOn: $settings.neutralIcon) { CatalogText(.settingsNeutralIcon) }
             }
             Section {
                 CatalogText(.settingsLanguage)
