@@ -125,7 +125,7 @@ fun TakedownUi(vm: AppViewModel, openPicker: () -> Unit) {
                     Screen.Opening, Screen.Closed -> Box(Modifier.fillMaxSize(), Alignment.Center) { CircularProgressIndicator() }
                     is Screen.Unavailable -> Page {
                         Body(text(sc.message))
-                        Button(onClick = { vm.wipeUnreadableHistory() }) { Text(s("settings_delete")) }
+                        if (sc.canWipe) Button(onClick = { vm.wipeUnreadableHistory() }) { Text(s("settings_delete")) }
                     }
                     Screen.Lock -> Lock(vm)
                     Screen.Start -> Start(vm)

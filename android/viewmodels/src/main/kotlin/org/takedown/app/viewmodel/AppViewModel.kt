@@ -21,8 +21,18 @@ sealed interface Screen {
     /** The core is being opened. */
     data object Opening : Screen
 
-    /** The saved history cannot be opened (damaged, wrong key, newer version): offer to wipe it. */
-    data class Unavailable(val message: UiText) : Screen
+    /**
+     * The saved history cannot be opened. [canWipe] when it is damaged or its key is gone
+     * (offer to delete it; cases come back with their recovery keys); never for a newer
+     * version's history or a locked key store, which updating or unlocking opens.
+     */
+    data class Unavailable(val message: UiText, val canWipe: Boolean) : Screen {
+        companion object {
+            /** The screen for the error [e] of opening the history. */
+            fun of(e: TakedownException): Unavailable =
+                Unavailable(userMessage(e), e is TakedownException.WrongKey || e is TakedownException.Storage)
+        }
+    }
     data object Lock : Screen
     data object Start : Screen
     data object Eligibility : Screen
@@ -91,7 +101,7 @@ class AppViewModel(
         try {
             attach(opener.open())
         } catch (e: TakedownException) {
-            _screen.value = Screen.Unavailable(userMessage(e))
+            _screen.value = Screen.Unavailable.of(e)
             return@launch
         }
         _screen.value = if (lockActive()) Screen.Lock else Screen.Start
@@ -215,20 +225,21 @@ class AppViewModel(
                 attach(opener.open())
                 _screen.value = Screen.Start
             } catch (e: TakedownException) {
-                _screen.value = Screen.Unavailable(userMessage(e))
+                _screen.value = Screen.Unavailable.of(e)
             }
         }
     }
 
     /** On [Screen.Unavailable]: wipe the unreadable history and start with an empty one. */
     fun wipeUnreadableHistory(): Job = launch {
+        if ((_screen.value as? Screen.Unavailable)?.canWipe != true) return@launch
         withContext(io) { opener.wipe() }
         screens.forEach { it.reset() }
         try {
             attach(opener.open())
             _screen.value = Screen.Start
         } catch (e: TakedownException) {
-            _screen.value = Screen.Unavailable(userMessage(e))
+            _screen.value = Screen.Unavailable.of(e)
         }
     }
 

@@ -19,6 +19,8 @@ import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.first
@@ -291,7 +293,9 @@ class TestApp(url: String? = null, val dir: File = Files.createTempDirectory("ta
 
     override fun close() {
         vm.clear()
-        scope.cancel()
+        // Wait until every coroutine has ended: an in-flight core call keeps the core
+        // alive (and its history registered as open) until its Rust future is freed.
+        runBlocking { withTimeout(30_000) { scope.coroutineContext[Job]!!.cancelAndJoin() } }
         opener.close()
         network.close()
     }

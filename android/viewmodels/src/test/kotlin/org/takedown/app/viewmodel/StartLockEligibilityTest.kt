@@ -5,6 +5,7 @@ import java.security.SecureRandom
 import javax.xml.parsers.DocumentBuilderFactory
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
+import org.takedown.core.TakedownException
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
@@ -164,11 +165,20 @@ class StartLockEligibilityTest {
         keys.key = ByteArray(32).also { SecureRandom().nextBytes(it) }
         TestApp(dir = dir, keys = keys).use { t ->
             val s = t.start()
-            assertEquals(Screen.Unavailable(UiText(Keys.ERROR_HISTORY_UNREADABLE)), s)
+            assertEquals(Screen.Unavailable(UiText(Keys.ERROR_HISTORY_UNREADABLE), canWipe = true), s)
             runBlocking { t.vm.wipeUnreadableHistory().join() }
             assertEquals(Screen.Start, t.vm.screen.value)
             assertTrue(t.core.listCases().isEmpty())
         }
+    }
+
+    @Test
+    fun aNewerVersionsHistoryIsNeverWiped() {
+        val s = Screen.Unavailable.of(TakedownException.TooNew(9u, 5u))
+        assertFalse("update the app instead", s.canWipe)
+        assertEquals(UiText(Keys.ERROR_TOO_NEW), s.message)
+        assertFalse(Screen.Unavailable.of(TakedownException.KeyStoreUnavailable()).canWipe)
+        assertTrue(Screen.Unavailable.of(TakedownException.WrongKey()).canWipe)
     }
 
     @Test

@@ -253,7 +253,8 @@ class SubmitHistoryTest {
         send(t)
         val caseId = t.vm.report.state.value.result!!.caseId
         runBlocking { t.vm.openCase(caseId).join() }
-        assertTrue(t.vm.detail.state.value.canCancelQueued)
+        // Loads triggered by the change listener may still be running: wait for the queued state.
+        runBlocking { await(t.vm.detail.state) { it.caseId == caseId && it.canCancelQueued } }
         // A send was tried: the core cannot know whether it arrived, so it queues a withdrawal.
         runBlocking { t.vm.detail.cancelQueued()!!.join() }
         assertEquals(Screen.CaseDetail(caseId), t.vm.screen.value)
