@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use app_support::{Fault, Phone, Proxy, Service, TestClock, photo_png};
+use app_support::{Fault, Phone, Proxy, Service, TestClock, photo_fingerprints};
 use takedown_app::eligibility::{AgeWhenMade, EligibilityAnswers, SubmitterRole};
 use takedown_app::history::{CaseState, HistoryItemState};
 use takedown_app::outbox::SubmitItem;
-use takedown_app::selection::{ItemFingerprint, SelectionInput, hash_selection};
+use takedown_app::selection::ItemFingerprint;
 use takedown_app::{App, Clock, Error};
 
 fn answers() -> EligibilityAnswers {
@@ -25,15 +25,7 @@ fn answers() -> EligibilityAnswers {
 }
 
 fn fingerprints(seeds: &[u32]) -> Vec<ItemFingerprint> {
-    let inputs = seeds
-        .iter()
-        .map(|s| SelectionInput::ImageBytes(photo_png(*s, 160, 120)))
-        .collect();
-    hash_selection(inputs, &|_, _| {}, &Default::default())
-        .unwrap()
-        .into_iter()
-        .map(|h| h.fingerprint.unwrap())
-        .collect()
+    photo_fingerprints(seeds)
 }
 
 fn items(seeds: &[u32]) -> Vec<SubmitItem> {

@@ -5,12 +5,11 @@
 
 mod app_support;
 
-use app_support::{Phone, Proxy, Service, photo_png};
+use app_support::{Phone, Proxy, Service, photo_items};
 use takedown_app::eligibility::{AgeWhenMade, EligibilityAnswers, SubmitterRole};
 use takedown_app::history::{CaseState, HistoryItemState};
 use takedown_app::outbox::SubmitItem;
 use takedown_app::recovery::normalize_recovery_key;
-use takedown_app::selection::{SelectionInput, hash_selection};
 use takedown_app::{Cancel, Error};
 
 fn answers(submitter: SubmitterRole) -> EligibilityAnswers {
@@ -21,18 +20,7 @@ fn answers(submitter: SubmitterRole) -> EligibilityAnswers {
 }
 
 fn items(seeds: &[u32]) -> Vec<SubmitItem> {
-    let inputs = seeds
-        .iter()
-        .map(|s| SelectionInput::ImageBytes(photo_png(*s, 160, 120)))
-        .collect();
-    hash_selection(inputs, &|_, _| {}, &Default::default())
-        .unwrap()
-        .into_iter()
-        .map(|h| SubmitItem {
-            fingerprint: h.fingerprint.unwrap(),
-            label: None,
-        })
-        .collect()
+    photo_items(seeds, None)
 }
 
 fn mistype(key: &str, at: usize) -> String {

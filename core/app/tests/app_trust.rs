@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app_support::{Fault, Phone, Proxy, Service, TestClock, photo_png};
+use app_support::{Fault, Phone, Proxy, Service, TestClock, photo_items};
 use takedown_app::db::{Db, LATEST_VERSION};
 use takedown_app::eligibility::{AgeWhenMade, EligibilityAnswers, SubmitterRole};
 use takedown_app::history::{CaseState, HistoryItemState};
@@ -27,18 +27,7 @@ fn answers() -> EligibilityAnswers {
 }
 
 fn items(seeds: &[u32]) -> Vec<SubmitItem> {
-    let inputs = seeds
-        .iter()
-        .map(|s| SelectionInput::ImageBytes(photo_png(*s, 160, 120)))
-        .collect();
-    hash_selection(inputs, &|_, _| {}, &Default::default())
-        .unwrap()
-        .into_iter()
-        .map(|h| SubmitItem {
-            fingerprint: h.fingerprint.unwrap(),
-            label: Some("private note".into()),
-        })
-        .collect()
+    photo_items(seeds, Some("private note"))
 }
 
 fn sql(phone: &Phone) -> rusqlite::Connection {

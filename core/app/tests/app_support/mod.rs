@@ -450,3 +450,29 @@ impl Clock for TestClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// Fingerprints of synthetic photos (160×120, one per seed), as the phone makes them.
+pub fn photo_fingerprints(seeds: &[u32]) -> Vec<takedown_app::selection::ItemFingerprint> {
+    use takedown_app::selection::{SelectionInput, hash_selection};
+    let inputs = seeds
+        .iter()
+        .map(|s| SelectionInput::ImageBytes(photo_png(*s, 160, 120)))
+        .collect();
+    hash_selection(inputs, &|_, _| {}, &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|h| h.fingerprint.unwrap())
+        .collect()
+}
+
+/// Items to submit: one synthetic photo per seed, each with `label`.
+pub fn photo_items(seeds: &[u32], label: Option<&str>) -> Vec<takedown_app::outbox::SubmitItem> {
+    photo_fingerprints(seeds)
+        .into_iter()
+        .map(|fingerprint| takedown_app::outbox::SubmitItem {
+            fingerprint,
+            label: label.map(str::to_string),
+        })
+        .collect()
+}
+
