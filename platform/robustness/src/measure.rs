@@ -387,3 +387,68 @@ pub fn run(cfg: &Config) -> Report {
         nearest_unrelated: unrelated.iter().map(|(_, d)| *d).min().unwrap_or(256),
     }
 }
+
+/// What the query variants cost to compute (decoding excluded, one thread).
+#[derive(Clone, Debug, Default)]
+pub struct Cost {
+    /// Pictures timed (originals and their captioned copies).
+    pub pictures: usize,
+    /// Variants per picture without the estimated ones (dihedrals and trimming).
+    pub variants_base: f64,
+    /// Variants per picture with `bar-filled` and `uncrop-*` too (the default).
+    pub variants_all: f64,
+    /// Milliseconds per picture without the estimated variants.
+    pub ms_base: f64,
+    /// Milliseconds per picture with them.
+    pub ms_all: f64,
+}
+
+/// Times [`query_variants`] with the default options and without the estimated
+/// variants, on `n` generated originals and their captioned copies (best of 3).
+/// Index searches are not included: each extra variant is one more search.
+pub fn expansion_cost(cfg: &Config, n: usize) -> Cost {
+    let decode = media::DecodeOptions::default();
+    let base = cfg.seed.wrapping_mul(10_000_000);
+    let mut pictures = Vec::new();
+    for i in 0..n {
+        let photo = generate(base + i as u64, cfg.sizes);
+        let img = image::load_from_memory(&photo.jpeg)
+            .expect("a generated photo decodes")
+            .to_rgb8();
+        let captioned = Transform::CaptionBar.apply(&img, 0);
+        for bytes in [&photo.jpeg, &captioned] {
+            if let Ok(d) = media::decode(bytes, &decode) {
+                pictures.push(d.rgb);
+            }
+        }
+    }
+    let all = ExpandOptions::default();
+    let plain = ExpandOptions {
+        fill_bar: false,
+        uncrop: false,
+        ..all
+    };
+    let time = |o: &ExpandOptions| {
+        let mut best = f64::INFINITY;
+        let mut count = 0;
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            count = pictures
+                .iter()
+                .map(|p| query_variants(p, o).len())
+                .sum::<usize>();
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        (count, best)
+    };
+    let (cb, tb) = time(&plain);
+    let (ca, ta) = time(&all);
+    let k = pictures.len().max(1) as f64;
+    Cost {
+        pictures: pictures.len(),
+        variants_base: cb as f64 / k,
+        variants_all: ca as f64 / k,
+        ms_base: tb * 1000.0 / k,
+        ms_all: ta * 1000.0 / k,
+    }
+}
