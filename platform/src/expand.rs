@@ -411,11 +411,17 @@ pub mod estimate {
         if known.len() < 16 {
             return apply(grid, &all, exact(), &all, exact());
         }
-        let positions: Vec<f64> = known.iter().map(|&i| i as f64).collect();
-        let p = estimator(&positions);
+        // The clear cells are a run from one end of the axis: one estimator per run,
+        // computed once.
+        static CACHE: [[OnceLock<Vec<f64>>; 65]; 2] =
+            [const { [const { OnceLock::new() }; 65] }; 2];
+        let p = CACHE[usize::from(from_start)][known.len()].get_or_init(|| {
+            let positions: Vec<f64> = known.iter().map(|&i| i as f64).collect();
+            estimator(&positions)
+        });
         match bar.edge {
-            Edge::Top | Edge::Bottom => apply(grid, &known, &p, &all, exact()),
-            Edge::Left | Edge::Right => apply(grid, &all, exact(), &known, &p),
+            Edge::Top | Edge::Bottom => apply(grid, &known, p, &all, exact()),
+            Edge::Left | Edge::Right => apply(grid, &all, exact(), &known, p),
         }
     }
 
@@ -709,6 +715,19 @@ mod tests {
         }
         assert!(closer >= 5, "uncrop closer in {closer} of 6");
         assert!(matched >= 4, "uncrop-3.5 matches {matched} of 6");
+    }
+
+    #[test]
+    fn clear_cells_stop_one_filter_reach_before_the_bar() {
+        // 640 rows, a 77-row bar; the box filters reach 5 rows.
+        assert_eq!(
+            estimate::clear_cells(640, 77, false),
+            (0..56).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            estimate::clear_cells(640, 77, true),
+            (8..64).collect::<Vec<_>>()
+        );
     }
 
     #[test]
