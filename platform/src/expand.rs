@@ -176,6 +176,32 @@ pub struct Bar {
     pub lines: usize,
 }
 
+/// Whether the `len` pixels from `(x0, y0)` in steps of `(dx, dy)` are uniform
+/// around `reference` (as [`uniform`], stopping at the first outlier too many).
+#[allow(clippy::too_many_arguments)]
+fn uniform_line(
+    img: &Img<'_>,
+    (x0, y0): (usize, usize),
+    (dx, dy): (usize, usize),
+    len: usize,
+    reference: [i32; 3],
+    tol: i32,
+    max_out: f64,
+) -> bool {
+    let allowed = (max_out * len as f64).floor() as usize;
+    let mut out = 0usize;
+    for t in 0..len {
+        let p = img.px(x0 + t * dx, y0 + t * dy);
+        if (0..3).any(|c| (i32::from(p[c]) - reference[c]).abs() > tol) {
+            out += 1;
+            if out > allowed {
+                return false;
+            }
+        }
+    }
+    len > 0
+}
+
 /// Number of lines from one edge that are uniform around the colour of the
 /// outermost one, counted up to `limit`.
 fn uniform_depth(
@@ -187,19 +213,23 @@ fn uniform_depth(
     max_out: f64,
     limit: usize,
 ) -> usize {
-    let row = |y: usize| (0..w).map(move |x| (x, y));
-    let col = |x: usize| (0..h).map(move |y| (x, y));
-    let line = |i: usize| -> Vec<(usize, usize)> {
+    // Line `i` from the edge: its first pixel, its step and its length.
+    let line = |i: usize| -> ((usize, usize), (usize, usize), usize) {
         match edge {
-            Edge::Top => row(i).collect(),
-            Edge::Bottom => row(h - 1 - i).collect(),
-            Edge::Left => col(i).collect(),
-            Edge::Right => col(w - 1 - i).collect(),
+            Edge::Top => ((0, i), (1, 0), w),
+            Edge::Bottom => ((0, h - 1 - i), (1, 0), w),
+            Edge::Left => ((i, 0), (0, 1), h),
+            Edge::Right => ((w - 1 - i, 0), (0, 1), h),
         }
     };
-    let refc = mean(img, line(0).into_iter());
+    let ((x0, y0), (dx, dy), len) = line(0);
+    let refc = mean(img, (0..len).map(|t| (x0 + t * dx, y0 + t * dy)));
     let mut n = 0;
-    while n < limit && uniform(img, line(n).into_iter(), refc, tol, max_out) {
+    while n < limit {
+        let (start, step, len) = line(n);
+        if !uniform_line(img, start, step, len, refc, tol, max_out) {
+            break;
+        }
         n += 1;
     }
     n
