@@ -455,3 +455,90 @@ pub fn expansion_cost(cfg: &Config, n: usize) -> Cost {
         ms_all: ta * 1000.0 / k,
     }
 }
+
+/// Copies cropped by `pct` % of each side (as [`Transform::Crop`] does at 4 %),
+/// matched through the kit's scan path: how many of `n` match their own original
+/// with expansion off and on, and how many with the `uncrop-*` variants left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CropRecall {
+    /// Share cut from each side, in percent.
+    pub pct: u32,
+    /// Copies.
+    pub n: usize,
+    /// Matched with expansion off.
+    pub off: usize,
+    /// Matched with expansion on but without `uncrop-*`.
+    pub on_without_uncrop: usize,
+    /// Matched with expansion on (the default).
+    pub on: usize,
+    /// Copies with a hit on another item, expansion on.
+    pub wrong: usize,
+}
+
+/// Crop recall by the share cut from each side (`percents`), on the originals of
+/// `cfg` (list without enrolment-side crops).
+pub fn crop_sweep(cfg: &Config, percents: &[u32]) -> Vec<CropRecall> {
+    let decode = media::DecodeOptions::default();
+    let base = cfg.seed.wrapping_mul(10_000_000);
+    let originals: Vec<(image::RgbImage, Entry)> = (0..cfg.originals)
+        .into_par_iter()
+        .map(|i| {
+            let photo = generate(base + i as u64, cfg.sizes);
+            let fp = hashing::fingerprint_image_bytes(&photo.jpeg, &decode)
+                .expect("a generated photo decodes");
+            let img = image::load_from_memory(&photo.jpeg)
+                .expect("a generated photo decodes")
+                .to_rgb8();
+            (img, entry(i as i64 + 1, &fp.pdq, &fp.exact))
+        })
+        .collect();
+    let mut matcher = Matcher::new();
+    for (_, e) in &originals {
+        matcher.upsert(e);
+    }
+    let off = ScanOptions {
+        expand: ExpandOptions::none(),
+        ..ScanOptions::default()
+    };
+    let on = ScanOptions::default();
+    let no_uncrop = ScanOptions {
+        expand: ExpandOptions {
+            uncrop: false,
+            ..ExpandOptions::default()
+        },
+        ..ScanOptions::default()
+    };
+    percents
+        .iter()
+        .map(|&pct| {
+            let rows: Vec<[bool; 4]> = originals
+                .par_iter()
+                .map(|(img, e)| {
+                    let (w, h) = img.dimensions();
+                    let (dx, dy) = (w * pct / 100, h * pct / 100);
+                    let c =
+                        image::imageops::crop_imm(img, dx, dy, w - 2 * dx, h - 2 * dy).to_image();
+                    let copy = crate::photos::encode_jpeg(&c, 85);
+                    let own = Some(e.item_id);
+                    let m = |o: &ScanOptions| {
+                        outcome(
+                            &match_image_bytes(&matcher, &copy, o).unwrap_or_default(),
+                            own,
+                        )
+                    };
+                    let (m_on, w_on, _) = m(&on);
+                    [m(&off).0, m(&no_uncrop).0, m_on, w_on]
+                })
+                .collect();
+            let count = |k: usize| rows.iter().filter(|r| r[k]).count();
+            CropRecall {
+                pct,
+                n: rows.len(),
+                off: count(0),
+                on_without_uncrop: count(1),
+                on: count(2),
+                wrong: count(3),
+            }
+        })
+        .collect()
+}
