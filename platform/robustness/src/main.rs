@@ -3,24 +3,25 @@
 //!
 //! ```sh
 //! cargo run --release -p takedown-robustness -- [--originals 60] [--unrelated 300]
-//!     [--seed 1] [--crops 0.9] [--small]
+//!     [--seed 1] [--crops 0.9] [--small] [--crop-sweep 2,3,4,5,6,8,10]
 //! ```
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use takedown_robustness::measure::{Config, run};
+use takedown_robustness::measure::{Config, crop_sweep, expansion_cost, pct, run};
 use takedown_robustness::photos::SizeRange;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: takedown-robustness [--originals N] [--unrelated N] [--seed N] [--crops K,K…] [--small]"
+        "usage: takedown-robustness [--originals N] [--unrelated N] [--seed N] [--crops K,K…] [--small] [--crop-sweep P,P…]"
     );
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let mut cfg = Config::default();
+    let mut sweep: Vec<u32> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> Option<u64> {
@@ -44,6 +45,20 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--small" => cfg.sizes = SizeRange::SMALL,
+            "--crop-sweep" => {
+                let Some(list) = args.next() else {
+                    return usage();
+                };
+                let parsed: Result<Vec<u32>, _> = list
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::parse)
+                    .collect();
+                match parsed {
+                    Ok(v) if v.iter().all(|p| (1..=30).contains(p)) => sweep = v,
+                    _ => return usage(),
+                }
+            }
             "--crops" => {
                 let Some(list) = args.next() else {
                     return usage();
@@ -75,6 +90,34 @@ fn main() -> ExitCode {
     let report = run(&cfg);
     println!("{}", report.table());
     println!("Measured in {:.1} s.", t.elapsed().as_secs_f64());
+    let c = expansion_cost(&cfg, cfg.originals.min(8));
+    println!(
+        "Query variants, computed (decoding excluded, one thread, {} pictures: originals and captioned copies): \
+         {:.1} per picture in {:.1} ms without bar-filled/uncrop, {:.1} in {:.1} ms with them (default).",
+        c.pictures, c.variants_base, c.ms_base, c.variants_all, c.ms_all
+    );
+    if !sweep.is_empty() {
+        println!(
+            "\nCrop recall by the share cut from each side ({} originals, no enrolled crops):\n",
+            cfg.originals
+        );
+        println!(
+            "| cut per side | copies | expansion off | on without uncrop-* | on | copies hitting another item (on) |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for r in crop_sweep(&cfg, &sweep) {
+            println!(
+                "| {} % | {} | {} | {} | {} | {} |",
+                r.pct,
+                r.n,
+                pct(r.off, r.n),
+                pct(r.on_without_uncrop, r.n),
+                pct(r.on, r.n),
+                r.wrong
+            );
+        }
+        println!();
+    }
     let missed = report.missed_goals();
     if missed.is_empty() {
         println!("All goals of issue 12 met (expansion on, default threshold).");

@@ -387,3 +387,158 @@ pub fn run(cfg: &Config) -> Report {
         nearest_unrelated: unrelated.iter().map(|(_, d)| *d).min().unwrap_or(256),
     }
 }
+
+/// What the query variants cost to compute (decoding excluded, one thread).
+#[derive(Clone, Debug, Default)]
+pub struct Cost {
+    /// Pictures timed (originals and their captioned copies).
+    pub pictures: usize,
+    /// Variants per picture without the estimated ones (dihedrals and trimming).
+    pub variants_base: f64,
+    /// Variants per picture with `bar-filled` and `uncrop-*` too (the default).
+    pub variants_all: f64,
+    /// Milliseconds per picture without the estimated variants.
+    pub ms_base: f64,
+    /// Milliseconds per picture with them.
+    pub ms_all: f64,
+}
+
+/// Times [`query_variants`] with the default options and without the estimated
+/// variants, on `n` generated originals and their captioned copies (best of 7).
+/// Index searches are not included: each extra variant is one more search.
+pub fn expansion_cost(cfg: &Config, n: usize) -> Cost {
+    let decode = media::DecodeOptions::default();
+    let base = cfg.seed.wrapping_mul(10_000_000);
+    let mut pictures = Vec::new();
+    for i in 0..n {
+        let photo = generate(base + i as u64, cfg.sizes);
+        let img = image::load_from_memory(&photo.jpeg)
+            .expect("a generated photo decodes")
+            .to_rgb8();
+        let captioned = Transform::CaptionBar.apply(&img, 0);
+        for bytes in [&photo.jpeg, &captioned] {
+            if let Ok(d) = media::decode(bytes, &decode) {
+                pictures.push(d.rgb);
+            }
+        }
+    }
+    let all = ExpandOptions::default();
+    let plain = ExpandOptions {
+        fill_bar: false,
+        uncrop: false,
+        ..all
+    };
+    // Per picture, the two settings alternate and the best of 7 each is kept (the
+    // machine is shared: the minimum is the least disturbed run).
+    let (mut cb, mut ca, mut tb, mut ta) = (0usize, 0usize, 0f64, 0f64);
+    for p in &pictures {
+        let (mut bb, mut ba, mut nb, mut na) = (f64::INFINITY, f64::INFINITY, 0, 0);
+        for _ in 0..7 {
+            let t = std::time::Instant::now();
+            nb = query_variants(p, &plain).len();
+            bb = bb.min(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            na = query_variants(p, &all).len();
+            ba = ba.min(t.elapsed().as_secs_f64());
+        }
+        cb += nb;
+        ca += na;
+        tb += bb;
+        ta += ba;
+    }
+    let k = pictures.len().max(1) as f64;
+    Cost {
+        pictures: pictures.len(),
+        variants_base: cb as f64 / k,
+        variants_all: ca as f64 / k,
+        ms_base: tb * 1000.0 / k,
+        ms_all: ta * 1000.0 / k,
+    }
+}
+
+/// Copies cropped by `pct` % of each side (as [`Transform::Crop`] does at 4 %),
+/// matched through the kit's scan path: how many of `n` match their own original
+/// with expansion off and on, and how many with the `uncrop-*` variants left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CropRecall {
+    /// Share cut from each side, in percent.
+    pub pct: u32,
+    /// Copies.
+    pub n: usize,
+    /// Matched with expansion off.
+    pub off: usize,
+    /// Matched with expansion on but without `uncrop-*`.
+    pub on_without_uncrop: usize,
+    /// Matched with expansion on (the default).
+    pub on: usize,
+    /// Copies with a hit on another item, expansion on.
+    pub wrong: usize,
+}
+
+/// Crop recall by the share cut from each side (`percents`), on the originals of
+/// `cfg` (list without enrolment-side crops).
+pub fn crop_sweep(cfg: &Config, percents: &[u32]) -> Vec<CropRecall> {
+    let decode = media::DecodeOptions::default();
+    let base = cfg.seed.wrapping_mul(10_000_000);
+    let originals: Vec<(image::RgbImage, Entry)> = (0..cfg.originals)
+        .into_par_iter()
+        .map(|i| {
+            let photo = generate(base + i as u64, cfg.sizes);
+            let fp = hashing::fingerprint_image_bytes(&photo.jpeg, &decode)
+                .expect("a generated photo decodes");
+            let img = image::load_from_memory(&photo.jpeg)
+                .expect("a generated photo decodes")
+                .to_rgb8();
+            (img, entry(i as i64 + 1, &fp.pdq, &fp.exact))
+        })
+        .collect();
+    let mut matcher = Matcher::new();
+    for (_, e) in &originals {
+        matcher.upsert(e);
+    }
+    let off = ScanOptions {
+        expand: ExpandOptions::none(),
+        ..ScanOptions::default()
+    };
+    let on = ScanOptions::default();
+    let no_uncrop = ScanOptions {
+        expand: ExpandOptions {
+            uncrop: false,
+            ..ExpandOptions::default()
+        },
+        ..ScanOptions::default()
+    };
+    percents
+        .iter()
+        .map(|&pct| {
+            let rows: Vec<[bool; 4]> = originals
+                .par_iter()
+                .map(|(img, e)| {
+                    let (w, h) = img.dimensions();
+                    let (dx, dy) = (w * pct / 100, h * pct / 100);
+                    let c =
+                        image::imageops::crop_imm(img, dx, dy, w - 2 * dx, h - 2 * dy).to_image();
+                    let copy = crate::photos::encode_jpeg(&c, 85);
+                    let own = Some(e.item_id);
+                    let m = |o: &ScanOptions| {
+                        outcome(
+                            &match_image_bytes(&matcher, &copy, o).unwrap_or_default(),
+                            own,
+                        )
+                    };
+                    let (m_on, w_on, _) = m(&on);
+                    [m(&off).0, m(&no_uncrop).0, m_on, w_on]
+                })
+                .collect();
+            let count = |k: usize| rows.iter().filter(|r| r[k]).count();
+            CropRecall {
+                pct,
+                n: rows.len(),
+                off: count(0),
+                on_without_uncrop: count(1),
+                on: count(2),
+                wrong: count(3),
+            }
+        })
+        .collect()
+}

@@ -2,11 +2,12 @@
 //! transform, 60 unrelated photos), expansion on, default threshold. A
 //! regression in the kit's matching or expansion fails here.
 //!
-//! Two goals are NOT met today (see `docs/adr/0407-robustness-results.md`):
-//! the caption bar (about half the copies: the bar is not trimmed and covers too
-//! much) and the 4 %-per-side crop (none with query-side expansion alone). For
-//! those two the test holds the measured level, so it cannot silently drop, and
-//! the crop is held to its goal with the enrolment-side central crop.
+//! One goal is NOT met (see `docs/adr/0407-robustness-results.md`): the caption
+//! bar (75 % here with the `bar-filled` variant, 58 % without; goal 90 %). The
+//! test holds its measured level less one copy, so it cannot silently drop. The
+//! 4 %-per-side crop meets its goal (50 %) with the query-side `uncrop-*`
+//! variants (67 % here), and is also held at its goal with the enrolment-side
+//! central crop.
 
 use takedown_robustness::measure::{Config, run};
 use takedown_robustness::photos::SizeRange;
@@ -39,9 +40,10 @@ fn re_uploads_match_and_unrelated_photos_do_not() {
         );
         let on = c.on as f64 / c.n as f64;
         match t {
-            // Known misses (ADR 0407): hold the measured level.
-            Transform::CaptionBar => assert!(on >= 0.25, "{}: {on}", t.name()),
+            // Known miss (ADR 0407): hold the measured level (9 of 12) less one copy.
+            Transform::CaptionBar => assert!(on >= 8.0 / 12.0 - 1e-9, "{}: {on}", t.name()),
             Transform::Crop => {
+                assert!(on >= t.goal(), "{}: {on} < {}", t.name(), t.goal());
                 let with_crops = c.on_crops as f64 / c.n as f64;
                 assert!(
                     with_crops >= t.goal(),
@@ -53,10 +55,9 @@ fn re_uploads_match_and_unrelated_photos_do_not() {
         }
     }
     let all = report.overall();
-    // Without the two known misses the overall goal (95 %) is met: 11 of 13
-    // transforms at 100 % → at least 84.6 % of all copies; hold that.
+    // Measured 149 of 156 (95.5 %, the goal is 95 %); hold 94 %, one copy of slack.
     assert!(
-        all.on * 1000 >= all.n * 846,
+        all.on * 100 >= all.n * 94,
         "overall {} of {}",
         all.on,
         all.n

@@ -826,6 +826,33 @@ pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> PdqDigest {
     h.finish()
 }
 
+/// The 64×64 luminance buffer that PDQ takes its DCT of, for tightly packed RGB24
+/// pixels: the luma after the two box-filter passes, decimated to 64×64 (`grid[row]
+/// [column]`), exactly the buffer [`pdq_from_rgb`] hashes. `None` for a picture under
+/// [`MIN_DIMENSION`] on a side (it hashes to zero). For callers that estimate the DCT
+/// of a picture of which part is hidden (a caption bar) or missing (a crop).
+///
+/// # Panics
+/// If `rgb` holds fewer than `width × height × 3` bytes.
+pub fn pdq_grid_from_rgb(rgb: &[u8], width: usize, height: usize) -> Option<Box<[[f32; 64]; 64]>> {
+    assert!(rgb.len() >= width * height * 3);
+    if width < MIN_DIMENSION || height < MIN_DIMENSION {
+        return None;
+    }
+    let mut h = PdqHasher::new(width, height);
+    for y in 0..height {
+        h.push_rgb_row(&rgb[y * width * 3..(y + 1) * width * 3], 3);
+    }
+    h.inner.map(Pipeline::finish)
+}
+
+/// PDQ (hash, quality, DCT) of a 64×64 buffer from [`pdq_grid_from_rgb`]: what
+/// [`pdq_from_rgb`] returns for the same pixels, so a caller that needs the buffer
+/// does not run the box filters twice.
+pub fn pdq_from_grid(grid: &[[f32; 64]; 64]) -> PdqDigest {
+    digest_from_grid(grid)
+}
+
 /// The 16×64 DCT matrix: `sqrt(2/64) · cos(π/128 · (i+1) · (2j+1))`. As in the
 /// reference, the scale factor is rounded to f32 first, the product is taken in
 /// double precision, and the result is rounded to f32.
@@ -877,7 +904,10 @@ fn digest_from_grid(grid: &[[f32; 64]; 64]) -> PdqDigest {
     }
 }
 
-fn hash_from_dct(b: &[[f32; 16]; 16]) -> PdqHash {
+/// The PDQ hash of 16×16 DCT coefficients (row = vertical frequency 1..=16): bit
+/// `16 i + j` is set when coefficient `(i, j)` is above the lower median of the 256,
+/// as the reference thresholds. [`PdqDigest::dct`] hashes back to its own hash.
+pub fn hash_from_dct(b: &[[f32; 16]; 16]) -> PdqHash {
     let mut flat = [0f32; 256];
     for (i, row) in b.iter().enumerate() {
         flat[i * 16..i * 16 + 16].copy_from_slice(row);
@@ -990,6 +1020,21 @@ mod tests {
             assert_eq!(got.pdq, expected.pdq, "{w}x{h}");
             assert_eq!(got.dct, expected.dct, "{w}x{h}");
         }
+    }
+
+    #[test]
+    fn exposed_grid_and_threshold_give_the_hash_and_dct_of_pdq_from_rgb() {
+        for &(w, h) in &[(64, 64), (97, 211), (640, 480)] {
+            let luma = noise(w, h * 3, (w + 7 * h) as u32);
+            let rgb: Vec<u8> = luma.iter().map(|&v| v as u8).collect();
+            let grid = pdq_grid_from_rgb(&rgb, w, h).expect("big enough");
+            let got = pdq_from_grid(&grid);
+            let want = pdq_from_rgb(&rgb, w, h);
+            assert_eq!(got.pdq, want.pdq, "{w}x{h}");
+            assert_eq!(got.dct, want.dct, "{w}x{h}");
+            assert_eq!(hash_from_dct(want.dct()), want.pdq.hash, "{w}x{h}");
+        }
+        assert!(pdq_grid_from_rgb(&[0; 4 * 100 * 3], 4, 100).is_none());
     }
 
     #[test]
