@@ -475,4 +475,3 @@ pub fn photo_items(seeds: &[u32], label: Option<&str>) -> Vec<takedown_app::outb
         })
         .collect()
 }
-
