@@ -8,7 +8,8 @@
 //! * [`measure`] — enrols the originals into the real [`takedown_platform`]
 //!   matcher and matches every copy and every unrelated photo through the kit's
 //!   own scan path, with query expansion off and on, and with the
-//!   enrolment-side variant (central crops listed too).
+//!   enrolment-side variants (central crops, or top/bottom edge cuts aimed at
+//!   caption bars, listed too).
 //!
 //! Results and the decision taken from them: `docs/adr/0407-robustness-results.md`.
 

@@ -4,17 +4,18 @@
 //! ```sh
 //! cargo run --release -p takedown-robustness -- [--originals 60] [--unrelated 300]
 //!     [--seed 1] [--crops 0.9] [--small] [--crop-sweep 2,3,4,5,6,8,10]
+//!     [--edge-cuts 10,15,20] [--caption-sweep 8,12,18] [--no-cost]
 //! ```
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use takedown_robustness::measure::{Config, crop_sweep, expansion_cost, pct, run};
+use takedown_robustness::measure::{Config, caption_sweep, crop_sweep, expansion_cost, pct, run};
 use takedown_robustness::photos::SizeRange;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: takedown-robustness [--originals N] [--unrelated N] [--seed N] [--crops K,K…] [--small] [--crop-sweep P,P…]"
+        "usage: takedown-robustness [--originals N] [--unrelated N] [--seed N] [--crops K,K…] [--small] [--crop-sweep P,P…] [--edge-cuts P,P…] [--caption-sweep P,P…] [--no-cost]"
     );
     ExitCode::from(2)
 }
@@ -22,6 +23,8 @@ fn usage() -> ExitCode {
 fn main() -> ExitCode {
     let mut cfg = Config::default();
     let mut sweep: Vec<u32> = Vec::new();
+    let mut captions: Vec<u32> = Vec::new();
+    let mut cost = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> Option<u64> {
@@ -45,6 +48,27 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--small" => cfg.sizes = SizeRange::SMALL,
+            "--no-cost" => cost = false,
+            "--edge-cuts" | "--caption-sweep" => {
+                let Some(list) = args.next() else {
+                    return usage();
+                };
+                let parsed: Result<Vec<u32>, _> = list
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::parse)
+                    .collect();
+                match parsed {
+                    Ok(v) if v.iter().all(|p| (1..=40).contains(p)) => {
+                        if a == "--edge-cuts" {
+                            cfg.edge_cuts = v;
+                        } else {
+                            captions = v;
+                        }
+                    }
+                    _ => return usage(),
+                }
+            }
             "--crop-sweep" => {
                 let Some(list) = args.next() else {
                     return usage();
@@ -77,25 +101,50 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "Robustness: {} originals ({:.1}–{:.1} MP JPEG), {} transforms each, {} unrelated photos, seed {}, enrolled central crops {:?}",
+        "Robustness: {} originals ({:.1}–{:.1} MP JPEG), {} transforms each, {} unrelated photos, seed {}, enrolled central crops {:?}, enrolled edge cuts {:?} %",
         cfg.originals,
         cfg.sizes.min_mp,
         cfg.sizes.max_mp,
         cfg.transforms.len(),
         cfg.unrelated,
         cfg.seed,
-        cfg.enrol_crops
+        cfg.enrol_crops,
+        cfg.edge_cuts
     );
     let t = Instant::now();
     let report = run(&cfg);
     println!("{}", report.table());
     println!("Measured in {:.1} s.", t.elapsed().as_secs_f64());
-    let c = expansion_cost(&cfg, cfg.originals.min(8));
-    println!(
-        "Query variants, computed (decoding excluded, one thread, {} pictures: originals and captioned copies): \
-         {:.1} per picture in {:.1} ms without bar-filled/uncrop, {:.1} in {:.1} ms with them (default).",
-        c.pictures, c.variants_base, c.ms_base, c.variants_all, c.ms_all
-    );
+    if cost {
+        let c = expansion_cost(&cfg, cfg.originals.min(8));
+        println!(
+            "Query variants, computed (decoding excluded, one thread, {} pictures: originals and captioned copies): \
+             {:.1} per picture in {:.1} ms without bar-filled/uncrop, {:.1} in {:.1} ms with them (default).",
+            c.pictures, c.variants_base, c.ms_base, c.variants_all, c.ms_all
+        );
+    }
+    if !captions.is_empty() {
+        println!(
+            "\nCaption-bar recall by bar height ({} originals, edge cuts {:?} % listed in the last columns):\n",
+            cfg.originals, cfg.edge_cuts
+        );
+        println!(
+            "| black bar | copies | on (originals listed) | on + edge cuts + bar-cut | copies hitting another item (edge cuts) |"
+        );
+        println!("|---|---|---|---|---|");
+        for r in caption_sweep(&cfg, &captions) {
+            println!(
+                "| {} % {} | {} | {} | {} | {} |",
+                r.pct,
+                if r.top { "top" } else { "bottom" },
+                r.n,
+                pct(r.on, r.n),
+                pct(r.on_cuts, r.n),
+                r.wrong_cuts
+            );
+        }
+        println!();
+    }
     if !sweep.is_empty() {
         println!(
             "\nCrop recall by the share cut from each side ({} originals, no enrolled crops):\n",

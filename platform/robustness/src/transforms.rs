@@ -138,16 +138,7 @@ impl Transform {
                 imageops::replace(&mut out, img, i64::from(b), i64::from(b));
                 encode_jpeg(&out, Q)
             }
-            Transform::CaptionBar => {
-                let mut out = img.clone();
-                let bar = img.height() * 12 / 100;
-                for y in img.height() - bar..img.height() {
-                    for x in 0..img.width() {
-                        out.put_pixel(x, y, Rgb([0, 0, 0]));
-                    }
-                }
-                encode_jpeg(&out, Q)
-            }
+            Transform::CaptionBar => caption_bar(img, 12, false),
             Transform::Crop => {
                 let dx = img.width() * 4 / 100;
                 let dy = img.height() * 4 / 100;
@@ -178,6 +169,36 @@ pub fn central_crop(img: &RgbImage, keep: f64) -> RgbImage {
     let cw = ((f64::from(w) * keep).round() as u32).clamp(1, w);
     let ch = ((f64::from(h) * keep).round() as u32).clamp(1, h);
     imageops::crop_imm(img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
+}
+
+/// Rows an edge cut of `pct` % takes from a picture `h` rows high (at least one
+/// row is always left).
+pub fn cut_rows(h: u32, pct: u32) -> u32 {
+    (h * pct / 100).min(h.saturating_sub(1))
+}
+
+/// The picture with `pct` % of its rows removed from the top (`top`) or the
+/// bottom: the enrolment-side edge cut aimed at caption bars.
+pub fn edge_cut(img: &RgbImage, pct: u32, top: bool) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let n = cut_rows(h, pct);
+    let y0 = if top { n } else { 0 };
+    imageops::crop_imm(img, 0, y0, w, h - n).to_image()
+}
+
+/// A black caption bar over the top (`top`) or bottom `pct` % of the picture,
+/// drawn over its content, as JPEG 85.
+pub fn caption_bar(img: &RgbImage, pct: u32, top: bool) -> Vec<u8> {
+    let mut out = img.clone();
+    let h = img.height();
+    let bar = h * pct / 100;
+    let rows = if top { 0..bar } else { h - bar..h };
+    for y in rows {
+        for x in 0..img.width() {
+            out.put_pixel(x, y, Rgb([0, 0, 0]));
+        }
+    }
+    encode_jpeg(&out, 85)
 }
 
 /// The JPEG with an EXIF APP1 segment holding only the orientation tag,
