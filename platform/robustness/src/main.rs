@@ -20,6 +20,17 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
+/// A comma-separated list argument whose every value passes `ok`.
+fn list<T: std::str::FromStr>(arg: Option<String>, ok: impl Fn(&T) -> bool) -> Option<Vec<T>> {
+    let v: Vec<T> = arg?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    v.iter().all(ok).then_some(v)
+}
+
 fn main() -> ExitCode {
     let mut cfg = Config::default();
     let mut sweep: Vec<u32> = Vec::new();
@@ -50,53 +61,20 @@ fn main() -> ExitCode {
             "--small" => cfg.sizes = SizeRange::SMALL,
             "--no-cost" => cost = false,
             "--edge-cuts" | "--caption-sweep" => {
-                let Some(list) = args.next() else {
-                    return usage();
-                };
-                let parsed: Result<Vec<u32>, _> = list
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::parse)
-                    .collect();
-                match parsed {
-                    Ok(v) if v.iter().all(|p| (1..=40).contains(p)) => {
-                        if a == "--edge-cuts" {
-                            cfg.edge_cuts = v;
-                        } else {
-                            captions = v;
-                        }
-                    }
-                    _ => return usage(),
+                match list::<u32>(args.next(), |p| (1..=40).contains(p)) {
+                    Some(v) if a == "--edge-cuts" => cfg.edge_cuts = v,
+                    Some(v) => captions = v,
+                    None => return usage(),
                 }
             }
-            "--crop-sweep" => {
-                let Some(list) = args.next() else {
-                    return usage();
-                };
-                let parsed: Result<Vec<u32>, _> = list
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::parse)
-                    .collect();
-                match parsed {
-                    Ok(v) if v.iter().all(|p| (1..=30).contains(p)) => sweep = v,
-                    _ => return usage(),
-                }
-            }
-            "--crops" => {
-                let Some(list) = args.next() else {
-                    return usage();
-                };
-                let parsed: Result<Vec<f64>, _> = list
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::parse)
-                    .collect();
-                match parsed {
-                    Ok(v) if v.iter().all(|k| *k > 0.3 && *k < 1.0) => cfg.enrol_crops = v,
-                    _ => return usage(),
-                }
-            }
+            "--crop-sweep" => match list::<u32>(args.next(), |p| (1..=30).contains(p)) {
+                Some(v) => sweep = v,
+                None => return usage(),
+            },
+            "--crops" => match list::<f64>(args.next(), |k| *k > 0.3 && *k < 1.0) {
+                Some(v) => cfg.enrol_crops = v,
+                None => return usage(),
+            },
             _ => return usage(),
         }
     }
