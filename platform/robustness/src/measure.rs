@@ -649,12 +649,12 @@ pub struct CropRecall {
     pub wrong: usize,
 }
 
-/// Crop recall by the share cut from each side (`percents`), on the originals of
-/// `cfg` (list without enrolment-side crops).
-pub fn crop_sweep(cfg: &Config, percents: &[u32]) -> Vec<CropRecall> {
+/// The originals of a sweep: each generated photo decoded, and its list entry
+/// (item ids 1, 2, …) as the phone would fingerprint it.
+fn sweep_originals(cfg: &Config) -> Vec<(image::RgbImage, Entry)> {
     let decode = media::DecodeOptions::default();
     let base = cfg.seed.wrapping_mul(10_000_000);
-    let originals: Vec<(image::RgbImage, Entry)> = (0..cfg.originals)
+    (0..cfg.originals)
         .into_par_iter()
         .map(|i| {
             let photo = generate(base + i as u64, cfg.sizes);
@@ -665,7 +665,13 @@ pub fn crop_sweep(cfg: &Config, percents: &[u32]) -> Vec<CropRecall> {
                 .to_rgb8();
             (img, entry(i as i64 + 1, &fp.pdq, &fp.exact))
         })
-        .collect();
+        .collect()
+}
+
+/// Crop recall by the share cut from each side (`percents`), on the originals of
+/// `cfg` (list without enrolment-side crops).
+pub fn crop_sweep(cfg: &Config, percents: &[u32]) -> Vec<CropRecall> {
+    let originals = sweep_originals(cfg);
     let mut matcher = Matcher::new();
     for (_, e) in &originals {
         matcher.upsert(e);
@@ -737,20 +743,11 @@ pub struct CaptionRecall {
 /// Caption-bar recall by bar height (`heights`, percent) along the bottom and
 /// the top, on the originals of `cfg`, without and with its edge cuts listed.
 pub fn caption_sweep(cfg: &Config, heights: &[u32]) -> Vec<CaptionRecall> {
-    let decode = media::DecodeOptions::default();
-    let base = cfg.seed.wrapping_mul(10_000_000);
-    let originals: Vec<(image::RgbImage, Entry, Vec<Entry>)> = (0..cfg.originals)
+    let originals: Vec<(image::RgbImage, Entry, Vec<Entry>)> = sweep_originals(cfg)
         .into_par_iter()
-        .map(|i| {
-            let id = i as i64 + 1;
-            let photo = generate(base + i as u64, cfg.sizes);
-            let fp = hashing::fingerprint_image_bytes(&photo.jpeg, &decode)
-                .expect("a generated photo decodes");
-            let img = image::load_from_memory(&photo.jpeg)
-                .expect("a generated photo decodes")
-                .to_rgb8();
-            let cuts = edge_cut_entries(&img, id, &cfg.edge_cuts);
-            (img, entry(id, &fp.pdq, &fp.exact), cuts)
+        .map(|(img, e)| {
+            let cuts = edge_cut_entries(&img, e.item_id, &cfg.edge_cuts);
+            (img, e, cuts)
         })
         .collect();
     let mut plain = Matcher::new();
