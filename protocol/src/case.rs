@@ -54,6 +54,75 @@ pub struct ImageFingerprints {
     pub pdq: Pdq,
     /// PDQ quality (below 50 the PDQ hash is not used for matching).
     pub quality: Quality,
+    /// PDQ hashes of the picture with one edge cut off ([`EdgeCut`]), so that a
+    /// re-upload with a caption bar over that edge still matches (ADR 0410).
+    /// At most one per [`CutEdge`]; absent from older phones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edge_cuts: Vec<EdgeCut>,
+}
+
+/// The edge of the picture (as shown, after EXIF orientation) that an
+/// [`EdgeCut`] removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CutEdge {
+    /// The top rows are removed.
+    Top,
+    /// The bottom rows are removed.
+    Bottom,
+}
+
+impl CutEdge {
+    /// Both edges, in their stable order.
+    pub const ALL: [CutEdge; 2] = [CutEdge::Top, CutEdge::Bottom];
+
+    /// Stable string form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CutEdge::Top => "top",
+            CutEdge::Bottom => "bottom",
+        }
+    }
+
+    /// Stable one-byte code (storage).
+    pub fn code(self) -> u8 {
+        match self {
+            CutEdge::Top => 1,
+            CutEdge::Bottom => 2,
+        }
+    }
+
+    /// Reads [`CutEdge::code`].
+    pub fn from_code(c: u8) -> Option<Self> {
+        match c {
+            1 => Some(CutEdge::Top),
+            2 => Some(CutEdge::Bottom),
+            _ => None,
+        }
+    }
+}
+
+/// The rows an edge cut of `percent` % removes from a picture `height` rows
+/// high: `height × percent / 100`, rounded down. Phones and platforms must use
+/// exactly this, so a platform can make the same cut of an upload.
+pub fn edge_cut_rows(height: u32, percent: u8) -> u32 {
+    (u64::from(height) * u64::from(percent) / 100) as u32
+}
+
+/// PDQ of a picture with its top or bottom [`EDGE_CUT_PERCENT`] % of rows
+/// ([`edge_cut_rows`]) removed, hashed from the same decoded pixels as the
+/// item's own PDQ.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeCut {
+    /// The edge removed.
+    pub edge: CutEdge,
+    /// Share of the rows removed, in percent; only [`EDGE_CUT_PERCENT`] is accepted.
+    pub percent: u8,
+    /// PDQ hash of what is left.
+    pub pdq: Pdq,
+    /// Its PDQ quality.
+    pub quality: Quality,
 }
 
 /// One vPDQ frame of a video.

@@ -23,3 +23,6 @@ pub const MAX_KEY_LEN: usize = 128;
 pub const MAX_SYNC_LIMIT: u32 = 50_000;
 /// Page size used when a platform does not ask for one.
 pub const DEFAULT_SYNC_LIMIT: u32 = 10_000;
+/// Share of the rows an [`crate::EdgeCut`] removes from a picture, in percent: a
+/// caption bar up to this deep is covered (ADR 0410).
+pub const EDGE_CUT_PERCENT: u8 = 20;

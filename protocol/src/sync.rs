@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ItemKind, Md5, Pdq, Quality, Sha256, VideoFrame};
+use crate::{EdgeCut, ItemKind, Md5, Pdq, Quality, Sha256, VideoFrame};
 
 /// Whether a sync entry adds or withdraws an item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +39,9 @@ pub struct SyncEntry {
     /// vPDQ frames (videos only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<Vec<VideoFrame>>,
+    /// PDQs of the picture with an edge cut off (pictures whose phone sent them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edge_cuts: Vec<EdgeCut>,
 }
 
 /// `GET /v1/sync?cursor=N&limit=L`: one page of changes after `cursor`.

@@ -54,6 +54,9 @@ fn check_items(items: &[ItemInput]) -> Result<(), FieldError> {
         ));
     }
     for (i, item) in items.iter().enumerate() {
+        if let ItemInput::Image(img) = item {
+            check_edge_cuts(i, &img.edge_cuts)?;
+        }
         if let ItemInput::Video(v) = item {
             if v.frames.len() > MAX_FRAMES_PER_VIDEO {
                 return Err(FieldError::new(
@@ -72,6 +75,25 @@ fn check_items(items: &[ItemInput]) -> Result<(), FieldError> {
                     ));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// At most one cut per edge, each of [`EDGE_CUT_PERCENT`] %.
+fn check_edge_cuts(i: usize, cuts: &[EdgeCut]) -> Result<(), FieldError> {
+    for (j, c) in cuts.iter().enumerate() {
+        if c.percent != EDGE_CUT_PERCENT {
+            return Err(FieldError::new(
+                format!("items[{i}].image.edge_cuts[{j}].percent"),
+                format!("must be {EDGE_CUT_PERCENT}"),
+            ));
+        }
+        if cuts[..j].iter().any(|d| d.edge == c.edge) {
+            return Err(FieldError::new(
+                format!("items[{i}].image.edge_cuts[{j}].edge"),
+                "at most one cut per edge",
+            ));
         }
     }
     Ok(())
@@ -200,7 +222,7 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, FieldErr
 
 /// Fields whose value is a list; everywhere else a request body has objects
 /// or scalars, never a positional array (serde would read a struct from one).
-const LIST_FIELDS: &[&str] = &["items", "frames", "events"];
+const LIST_FIELDS: &[&str] = &["items", "frames", "events", "edge_cuts"];
 
 /// Rejects JSON arrays where an object belongs: the body itself, and every
 /// field but the lists of [`LIST_FIELDS`] (whose elements are objects).
@@ -308,6 +330,50 @@ mod tests {
         // The wire form round-trips.
         let again: CreateCaseRequest = decode(&serde_json::to_vec(&req).unwrap()).unwrap();
         assert_eq!(again, req);
+    }
+
+    #[test]
+    fn edge_cuts_are_one_per_edge_of_the_protocol_share() {
+        let cut = |edge: &str, percent: u8| {
+            format!(r#"{{"edge":"{edge}","percent":{percent},"pdq":"{SHA}","quality":80}}"#)
+        };
+        let with = |cuts: &[String]| img(&format!(r#","edge_cuts":[{}]"#, cuts.join(",")));
+        let req: CreateCaseRequest =
+            decode(body(&with(&[cut("top", 20), cut("bottom", 20)])).as_bytes()).unwrap();
+        match &req.items[0] {
+            ItemInput::Image(i) => {
+                assert_eq!(i.edge_cuts.len(), 2);
+                assert_eq!(i.edge_cuts[1].edge, CutEdge::Bottom);
+            }
+            ItemInput::Video(_) => panic!("an image was decoded as a video"),
+        }
+        // Absent is an empty list (older phones), and it stays absent on the wire.
+        let old: CreateCaseRequest = decode(body(&img("")).as_bytes()).unwrap();
+        assert!(
+            serde_json::to_string(&old)
+                .unwrap()
+                .find("edge_cuts")
+                .is_none()
+        );
+        let field = |b: String| decode::<CreateCaseRequest>(b.as_bytes()).unwrap_err().field;
+        assert_eq!(
+            field(body(&with(&[cut("top", 15)]))).as_deref(),
+            Some("items[0].image.edge_cuts[0].percent")
+        );
+        assert_eq!(
+            field(body(&with(&[cut("top", 20), cut("top", 20)]))).as_deref(),
+            Some("items[0].image.edge_cuts[1].edge")
+        );
+        assert!(field(body(&with(&[cut("left", 20)]))).is_some());
+        let unknown = format!(r#"{{"edge":"top","percent":20,"pdq":"{SHA}","quality":80,"x":1}}"#);
+        assert!(field(body(&with(&[unknown]))).is_some());
+        assert_eq!(
+            field(body(&img(r#","edge_cuts":{"edge":"top"}"#))).as_deref(),
+            Some("items[0].image.edge_cuts")
+        );
+        assert_eq!(edge_cut_rows(1000, 20), 200);
+        assert_eq!(edge_cut_rows(1001, 20), 200);
+        assert_eq!(edge_cut_rows(4, 20), 0);
     }
 
     #[test]

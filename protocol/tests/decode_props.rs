@@ -66,14 +66,25 @@ where
 }
 
 fn valid_case() -> impl Strategy<Value = CreateCaseRequest> {
-    let image = (hexs(16), hexs(32), hexs(32), 0u8..=100).prop_map(|(m, s, p, q)| {
-        ItemInput::Image(ImageFingerprints {
-            md5: Md5::from_hex(&m).unwrap(),
-            sha256: Sha256::from_hex(&s).unwrap(),
-            pdq: Pdq::from_hex(&p).unwrap(),
-            quality: Quality::new(q).unwrap(),
-        })
-    });
+    let image =
+        (hexs(16), hexs(32), hexs(32), 0u8..=100, 0usize..=2).prop_map(|(m, s, p, q, cuts)| {
+            let pdq = Pdq::from_hex(&p).unwrap();
+            ItemInput::Image(ImageFingerprints {
+                md5: Md5::from_hex(&m).unwrap(),
+                sha256: Sha256::from_hex(&s).unwrap(),
+                pdq,
+                quality: Quality::new(q).unwrap(),
+                edge_cuts: CutEdge::ALL[..cuts]
+                    .iter()
+                    .map(|&edge| EdgeCut {
+                        edge,
+                        percent: EDGE_CUT_PERCENT,
+                        pdq,
+                        quality: Quality::new(q).unwrap(),
+                    })
+                    .collect(),
+            })
+        });
     let frame = (0.0f64..1e5, hexs(32), 0u8..=100).prop_map(|(t, p, q)| VideoFrame {
         t,
         pdq: Pdq::from_hex(&p).unwrap(),

@@ -111,6 +111,7 @@ pub(crate) fn decode_fingerprints(b: &[u8]) -> Result<p::ItemInput> {
                 sha256,
                 pdq: p::Pdq::from_slice(&b[49..81]).ok_or(Error::Corrupt)?,
                 quality: p::Quality::new(b[81]).ok_or(Error::Corrupt)?,
+                edge_cuts: Vec::new(),
             }))
         }
         Some(&STORED_VIDEO) => {

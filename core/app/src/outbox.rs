@@ -163,6 +163,7 @@ pub(crate) fn to_wire(f: &ItemFingerprint) -> Result<p::ItemInput> {
                 sha256: f.sha256,
                 pdq,
                 quality,
+                edge_cuts: Vec::new(),
             }))
         }
         MediaKind::Video => {

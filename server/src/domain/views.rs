@@ -133,5 +133,6 @@ pub fn sync_entry(r: ChangeRow) -> Result<p::SyncEntry, StoreError> {
             .and_then(|q| u8::try_from(q).ok())
             .and_then(p::Quality::new),
         frames: r.frames.as_deref().map(decode_frames).transpose()?,
+        edge_cuts: Vec::new(),
     })
 }

@@ -1,9 +1,11 @@
 //! Fingerprints: PDQ (with dihedrals), MD5 and SHA-256.
 
+pub mod cuts;
 pub mod exact;
 pub mod pdq;
 
 use crate::media::{self, DecodeOptions, HostPixelsTooSmall, MediaError};
+pub use cuts::EdgeCutPdq;
 pub use exact::ExactHashes;
 pub use pdq::{Dihedrals, Pdq, PdqDigest, PdqHash};
 use std::fs::File;
@@ -19,6 +21,9 @@ pub struct ImageFingerprint {
     pub pdq: Pdq,
     /// The eight dihedral variants of the PDQ hash.
     pub dihedrals: Dihedrals,
+    /// PDQ of the picture with its top, and with its bottom, 20 % cut off
+    /// ([`cuts`]), listed so that a captioned re-upload still matches.
+    pub edge_cuts: Vec<EdgeCutPdq>,
     /// Width as shown (after EXIF orientation).
     pub width: u32,
     /// Height as shown (after EXIF orientation).
@@ -107,19 +112,22 @@ pub fn fingerprint_image_bytes(
         return fingerprint_jpeg(bytes, opts);
     }
     let decoded = media::decode(bytes, opts)?;
-    let digest = pdq::pdq_from_rgb(
-        &decoded.rgb.data,
-        decoded.rgb.width as usize,
-        decoded.rgb.height as usize,
-    );
-    Ok(ImageFingerprint {
+    Ok(from_decoded(bytes, &decoded, decoded.format))
+}
+
+/// The fingerprint of a picture decoded in full (upright).
+fn from_decoded(bytes: &[u8], decoded: &media::Decoded, format: &'static str) -> ImageFingerprint {
+    let (w, h) = (decoded.rgb.width as usize, decoded.rgb.height as usize);
+    let digest = pdq::pdq_from_rgb(&decoded.rgb.data, w, h);
+    ImageFingerprint {
         exact: exact::hash_bytes(bytes),
         pdq: digest.pdq,
         dihedrals: digest.dihedrals(),
+        edge_cuts: cuts::edge_cuts_from_rgb(&decoded.rgb.data, w, h),
         width: decoded.width,
         height: decoded.height,
-        format: decoded.format,
-    })
+        format,
+    }
 }
 
 /// Oriented JPEGs up to this many pixels are rotated as pixels before hashing (exactly
@@ -136,31 +144,28 @@ fn fingerprint_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageFingerpri
             && info.width as u64 * info.height as u64 <= ROTATE_PIXELS_UP_TO
         {
             let decoded = media::decode(bytes, opts)?;
-            let digest = pdq::pdq_from_rgb(
-                &decoded.rgb.data,
-                decoded.rgb.width as usize,
-                decoded.rgb.height as usize,
-            );
-            return Ok(ImageFingerprint {
-                exact: exact::hash_bytes(bytes),
-                pdq: digest.pdq,
-                dihedrals: digest.dihedrals(),
-                width: decoded.width,
-                height: decoded.height,
-                format: "jpeg",
-            });
+            return Ok(from_decoded(bytes, &decoded, "jpeg"));
         }
     }
-    let (info, hasher) = media::jpeg::stream_rows(
+    let (info, (hasher, cut_hashers)) = media::jpeg::stream_rows(
         bytes,
         &opts.limits,
         |info| {
-            Ok(pdq::PdqHasher::new(
-                info.width as usize,
-                info.height as usize,
+            let (w, h) = (info.width as usize, info.height as usize);
+            let orientation = if opts.apply_orientation {
+                info.orientation
+            } else {
+                1
+            };
+            Ok((
+                pdq::PdqHasher::new(w, h),
+                cuts::EdgeCutHashers::new(w, h, orientation),
             ))
         },
-        |h, row| h.push_rgb_row(row, 3),
+        |(h, c), row| {
+            h.push_rgb_row(row, 3);
+            c.push_rgb_row(row, 3);
+        },
     )?;
     let mut digest = hasher.finish();
     let (mut width, mut height) = (info.width, info.height);
@@ -174,6 +179,7 @@ fn fingerprint_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageFingerpri
         exact: exact::hash_bytes(bytes),
         pdq: digest.pdq,
         dihedrals: digest.dihedrals(),
+        edge_cuts: cut_hashers.finish(),
         width,
         height,
         format: "jpeg",
