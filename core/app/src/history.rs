@@ -415,6 +415,7 @@ mod tests {
             sha256: p::Sha256(hash(2)),
             pdq: p::Pdq(hash(3)),
             quality: p::Quality::new(68).unwrap(),
+            edge_cuts: Vec::new(),
         });
         let video = p::ItemInput::Video(p::VideoFingerprints {
             md5: p::Md5(hash(4)),
