@@ -42,6 +42,80 @@ pub struct Attestations {
     pub submitter: Submitter,
 }
 
+/// The wire form of a picture's edge cuts: an object whose keys name the edge
+/// and the share removed, `{"top_20": {"pdq": …, "quality": …}, "bottom_20":
+/// {…}}`, so at most one cut per edge and share is possible by construction and
+/// a schema can say so. Only the keys of [`EDGE_CUT_PERCENT`] exist; a request
+/// with any other key is refused (strict), and a reader of sync entries should
+/// ignore keys it does not know (a later service may list more).
+pub mod edge_cuts_wire {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, ser};
+
+    use super::{CutEdge, EdgeCut};
+    use crate::{EDGE_CUT_PERCENT, Pdq, Quality};
+
+    /// One cut on the wire.
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Cut {
+        pdq: Pdq,
+        quality: Quality,
+    }
+
+    #[derive(Serialize, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct Cuts {
+        #[serde(rename = "top_20", default, skip_serializing_if = "Option::is_none")]
+        top: Option<Cut>,
+        #[serde(rename = "bottom_20", default, skip_serializing_if = "Option::is_none")]
+        bottom: Option<Cut>,
+    }
+
+    /// The wire key of a cut (`top_20`, `bottom_20`).
+    pub fn key(edge: CutEdge, percent: u8) -> String {
+        format!("{}_{percent}", edge.as_str())
+    }
+
+    /// Writes the cuts; fails on a share other than [`EDGE_CUT_PERCENT`] or a
+    /// second cut of one edge.
+    pub fn serialize<S: Serializer>(cuts: &[EdgeCut], s: S) -> Result<S::Ok, S::Error> {
+        let mut w = Cuts::default();
+        for c in cuts {
+            if c.percent != EDGE_CUT_PERCENT {
+                return Err(ser::Error::custom("edge cut of an unknown share"));
+            }
+            let slot = match c.edge {
+                CutEdge::Top => &mut w.top,
+                CutEdge::Bottom => &mut w.bottom,
+            };
+            if slot.is_some() {
+                return Err(ser::Error::custom("two edge cuts of one edge"));
+            }
+            *slot = Some(Cut {
+                pdq: c.pdq,
+                quality: c.quality,
+            });
+        }
+        w.serialize(s)
+    }
+
+    /// Reads the cuts, in [`CutEdge::ALL`] order.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EdgeCut>, D::Error> {
+        let w = Cuts::deserialize(d)?;
+        Ok([(CutEdge::Top, w.top), (CutEdge::Bottom, w.bottom)]
+            .into_iter()
+            .filter_map(|(edge, c)| {
+                c.map(|c| EdgeCut {
+                    edge,
+                    percent: EDGE_CUT_PERCENT,
+                    pdq: c.pdq,
+                    quality: c.quality,
+                })
+            })
+            .collect())
+    }
+}
+
 /// Fingerprints of one picture.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,8 +130,13 @@ pub struct ImageFingerprints {
     pub quality: Quality,
     /// PDQ hashes of the picture with one edge cut off ([`EdgeCut`]), so that a
     /// re-upload with a caption bar over that edge still matches (ADR 0410).
-    /// At most one per [`CutEdge`]; absent from older phones.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// On the wire an object keyed by edge and share ([`edge_cuts_wire`]); at
+    /// most one per [`CutEdge`]; absent from older phones.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "edge_cuts_wire"
+    )]
     pub edge_cuts: Vec<EdgeCut>,
 }
 
@@ -111,9 +190,8 @@ pub fn edge_cut_rows(height: u32, percent: u8) -> u32 {
 
 /// PDQ of a picture with its top or bottom [`EDGE_CUT_PERCENT`] % of rows
 /// ([`edge_cut_rows`]) removed, hashed from the same decoded pixels as the
-/// item's own PDQ.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// item's own PDQ. Its wire form is one entry of [`edge_cuts_wire`].
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EdgeCut {
     /// The edge removed.
     pub edge: CutEdge,

@@ -39,8 +39,13 @@ pub struct SyncEntry {
     /// vPDQ frames (videos only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<Vec<VideoFrame>>,
-    /// PDQs of the picture with an edge cut off (pictures whose phone sent them).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// PDQs of the picture with an edge cut off (pictures whose phone sent
+    /// them), in the wire form of [`crate::edge_cuts_wire`].
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::edge_cuts_wire"
+    )]
     pub edge_cuts: Vec<EdgeCut>,
 }
 

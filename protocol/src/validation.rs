@@ -54,9 +54,6 @@ fn check_items(items: &[ItemInput]) -> Result<(), FieldError> {
         ));
     }
     for (i, item) in items.iter().enumerate() {
-        if let ItemInput::Image(img) = item {
-            check_edge_cuts(i, &img.edge_cuts)?;
-        }
         if let ItemInput::Video(v) = item {
             if v.frames.len() > MAX_FRAMES_PER_VIDEO {
                 return Err(FieldError::new(
@@ -75,25 +72,6 @@ fn check_items(items: &[ItemInput]) -> Result<(), FieldError> {
                     ));
                 }
             }
-        }
-    }
-    Ok(())
-}
-
-/// At most one cut per edge, each of [`EDGE_CUT_PERCENT`] %.
-fn check_edge_cuts(i: usize, cuts: &[EdgeCut]) -> Result<(), FieldError> {
-    for (j, c) in cuts.iter().enumerate() {
-        if c.percent != EDGE_CUT_PERCENT {
-            return Err(FieldError::new(
-                format!("items[{i}].image.edge_cuts[{j}].percent"),
-                format!("must be {EDGE_CUT_PERCENT}"),
-            ));
-        }
-        if cuts[..j].iter().any(|d| d.edge == c.edge) {
-            return Err(FieldError::new(
-                format!("items[{i}].image.edge_cuts[{j}].edge"),
-                "at most one cut per edge",
-            ));
         }
     }
     Ok(())
@@ -222,7 +200,7 @@ pub fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, FieldErr
 
 /// Fields whose value is a list; everywhere else a request body has objects
 /// or scalars, never a positional array (serde would read a struct from one).
-const LIST_FIELDS: &[&str] = &["items", "frames", "events", "edge_cuts"];
+const LIST_FIELDS: &[&str] = &["items", "frames", "events"];
 
 /// Rejects JSON arrays where an object belongs: the body itself, and every
 /// field but the lists of [`LIST_FIELDS`] (whose elements are objects).
@@ -333,44 +311,52 @@ mod tests {
     }
 
     #[test]
-    fn edge_cuts_are_one_per_edge_of_the_protocol_share() {
-        let cut = |edge: &str, percent: u8| {
-            format!(r#"{{"edge":"{edge}","percent":{percent},"pdq":"{SHA}","quality":80}}"#)
+    fn edge_cuts_are_an_object_keyed_by_edge_and_share() {
+        let cut = r#"{"pdq":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","quality":80}"#;
+        let with = |cuts: &str| img(&format!(r#","edge_cuts":{{{cuts}}}"#));
+        let both = format!(r#""bottom_20":{cut},"top_20":{cut}"#);
+        let req: CreateCaseRequest = decode(body(&with(&both)).as_bytes()).unwrap();
+        let ItemInput::Image(i) = &req.items[0] else {
+            panic!("an image was decoded as a video");
         };
-        let with = |cuts: &[String]| img(&format!(r#","edge_cuts":[{}]"#, cuts.join(",")));
-        let req: CreateCaseRequest =
-            decode(body(&with(&[cut("top", 20), cut("bottom", 20)])).as_bytes()).unwrap();
-        match &req.items[0] {
-            ItemInput::Image(i) => {
-                assert_eq!(i.edge_cuts.len(), 2);
-                assert_eq!(i.edge_cuts[1].edge, CutEdge::Bottom);
-            }
-            ItemInput::Video(_) => panic!("an image was decoded as a video"),
-        }
+        // Read in CutEdge::ALL order whatever the key order.
+        let edges: Vec<CutEdge> = i.edge_cuts.iter().map(|c| c.edge).collect();
+        assert_eq!(edges, [CutEdge::Top, CutEdge::Bottom]);
+        assert!(i.edge_cuts.iter().all(|c| c.percent == EDGE_CUT_PERCENT));
+        // It writes back the same object.
+        let wire = serde_json::to_value(&req).unwrap();
+        assert_eq!(
+            wire["items"][0]["image"]["edge_cuts"]["top_20"]["quality"],
+            80
+        );
         // Absent is an empty list (older phones), and it stays absent on the wire.
         let old: CreateCaseRequest = decode(body(&img("")).as_bytes()).unwrap();
-        assert!(
-            serde_json::to_string(&old)
-                .unwrap()
-                .find("edge_cuts")
-                .is_none()
-        );
-        let field = |b: String| decode::<CreateCaseRequest>(b.as_bytes()).unwrap_err().field;
-        assert_eq!(
-            field(body(&with(&[cut("top", 15)]))).as_deref(),
-            Some("items[0].image.edge_cuts[0].percent")
-        );
-        assert_eq!(
-            field(body(&with(&[cut("top", 20), cut("top", 20)]))).as_deref(),
-            Some("items[0].image.edge_cuts[1].edge")
-        );
-        assert!(field(body(&with(&[cut("left", 20)]))).is_some());
-        let unknown = format!(r#"{{"edge":"top","percent":20,"pdq":"{SHA}","quality":80,"x":1}}"#);
-        assert!(field(body(&with(&[unknown]))).is_some());
-        assert_eq!(
-            field(body(&img(r#","edge_cuts":{"edge":"top"}"#))).as_deref(),
-            Some("items[0].image.edge_cuts")
-        );
+        assert!(!serde_json::to_string(&old).unwrap().contains("edge_cuts"));
+        let err = |b: String| decode::<CreateCaseRequest>(b.as_bytes()).unwrap_err();
+        // Unknown shares or edges, extra fields, a list, a bad hash: refused,
+        // naming the field.
+        for bad in [
+            with(&format!(r#""top_15":{cut}"#)),
+            with(&format!(r#""left_20":{cut}"#)),
+            with(r#""top_20":{"pdq":"zz","quality":80}"#),
+            with(&format!(
+                r#""top_20":{}"#,
+                cut.replace("}", r#","name":"beach.jpg"}"#)
+            )),
+            img(&format!(r#","edge_cuts":[{cut}]"#)),
+        ] {
+            let e = err(body(&bad));
+            let f = e.field.unwrap_or_default();
+            assert!(f.starts_with("items[0].image.edge_cuts"), "{bad}: {f}");
+        }
+        // A cut that cannot be written is an error, not a silent drop.
+        let mut twice = i.clone();
+        twice.edge_cuts.push(twice.edge_cuts[0].clone());
+        assert!(serde_json::to_string(&twice).is_err());
+        twice.edge_cuts.truncate(1);
+        twice.edge_cuts[0].percent = 15;
+        assert!(serde_json::to_string(&twice).is_err());
+        assert_eq!(edge_cuts_wire::key(CutEdge::Bottom, 20), "bottom_20");
         assert_eq!(edge_cut_rows(1000, 20), 200);
         assert_eq!(edge_cut_rows(1001, 20), 200);
         assert_eq!(edge_cut_rows(4, 20), 0);

@@ -25,6 +25,7 @@ both_backends!(
     the_right_secret_is_never_locked_out,
     item_numbers_are_per_case_and_reveal_no_volume,
     a_recovery_key_trades_for_a_fresh_token,
+    edge_cuts_are_stored_synced_and_checked,
 );
 
 async fn case_lifecycle(b: Backend) {
@@ -1333,5 +1334,81 @@ async fn a_recovery_key_trades_for_a_fresh_token(b: Backend) {
     let again = restore(number.clone(), key.to_string()).await;
     assert_eq!(again.status, 200);
     assert_ne!(again.json()["case_token"], token.as_str());
+    s.stop().await;
+}
+
+/// A picture's edge cuts reach the platforms with it, in additions and in
+/// withdrawals; one sent without cuts syncs without the field; malformed cuts
+/// are refused naming the field, and nothing is written.
+async fn edge_cuts_are_stored_synced_and_checked(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    let h = &s.http;
+    let key = s.platform_key.clone();
+    let with = image_item_with_cuts();
+    let body = case_body(&idem_key(), vec![with.clone(), image_item()]);
+    let r = h.post("/v1/cases", None, &body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (number, token) = (
+        r.json()["case_number"].as_str().unwrap().to_string(),
+        r.json()["case_token"].as_str().unwrap().to_string(),
+    );
+    let ids: Vec<i64> = serde_json::from_value(r.json()["item_ids"].clone()).unwrap();
+    let (entries, cursor) = h.sync_all(&key, 0, 100).await;
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["edge_cuts"], with["image"]["edge_cuts"]);
+    assert!(entries[1].get("edge_cuts").is_none(), "{}", entries[1]);
+    // The same request again is a replay of the same case (the cuts are part
+    // of the request), and a changed cut is a different request.
+    let again = h.post("/v1/cases", None, &body).await;
+    assert_eq!(again.json()["created"], false, "{}", again.text());
+    assert_eq!(again.json()["case_number"], number.as_str());
+    let mut changed = body.clone();
+    changed["items"][0]["image"]["edge_cuts"]["bottom_20"]["quality"] = json!(71);
+    let r = h.post("/v1/cases", None, &changed).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    h.post(
+        &format!("/v1/cases/{number}/items/{}/withdraw", ids[0]),
+        Some(&token),
+        &json!({}),
+    )
+    .await;
+    let (delta, cursor) = h.sync_all(&key, cursor, 100).await;
+    assert_eq!(delta.len(), 1);
+    assert_eq!(delta[0]["op"], "withdraw");
+    assert_eq!(delta[0]["edge_cuts"], with["image"]["edge_cuts"]);
+
+    let with_cuts = |cuts: Value| {
+        let mut it = image_item();
+        it["image"]["edge_cuts"] = cuts;
+        case_body(&idem_key(), vec![image_item(), it])
+    };
+    let cut = || json!({"pdq": rand_hex(32), "quality": 70});
+    let mut bad_pdq = cut();
+    bad_pdq["pdq"] = json!("zz");
+    let mut extra = cut();
+    extra["name"] = json!("beach.jpg");
+    for (cuts, field) in [
+        (json!({"top_15": cut()}), "items[1].image.edge_cuts"),
+        (json!({"left_20": cut()}), "items[1].image.edge_cuts"),
+        (
+            json!({"top_20": bad_pdq}),
+            "items[1].image.edge_cuts.top_20.pdq",
+        ),
+        (
+            json!({"bottom_20": extra}),
+            "items[1].image.edge_cuts.bottom_20",
+        ),
+        (json!([cut()]), "items[1].image.edge_cuts"),
+    ] {
+        let r = h.post("/v1/cases", None, &with_cuts(cuts.clone())).await;
+        assert_eq!(r.status, 422, "{cuts}: {}", r.text());
+        let got = r.field().unwrap_or_default();
+        assert!(got.starts_with(field), "{cuts}: {got} is not {field}");
+        assert!(!r.text().contains("beach.jpg"), "{}", r.text());
+    }
+    let (after, _) = h.sync_all(&key, cursor, 100).await;
+    assert!(after.is_empty(), "a refused request wrote {after:?}");
     s.stop().await;
 }

@@ -2,7 +2,7 @@
 
 use takedown_protocol as p;
 
-use crate::store::{ChangeRow, FRAME_BYTES, StatusParts, StoreError};
+use crate::store::{CUT_BYTES, ChangeRow, FRAME_BYTES, StatusParts, StoreError};
 
 fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
@@ -114,6 +114,26 @@ pub fn decode_frames(b: &[u8]) -> Result<Vec<p::VideoFrame>, StoreError> {
         .collect()
 }
 
+/// Reads the stored form of a picture's edge cuts (`store::encode_cuts`).
+pub fn decode_cuts(b: &[u8]) -> Result<Vec<p::EdgeCut>, StoreError> {
+    if !b.len().is_multiple_of(CUT_BYTES) {
+        return Err(StoreError::Internal(
+            "stored edge cuts are truncated".into(),
+        ));
+    }
+    b.chunks_exact(CUT_BYTES)
+        .map(|c| {
+            let bad = || StoreError::Internal("stored edge cut is malformed".into());
+            Ok(p::EdgeCut {
+                edge: p::CutEdge::from_code(c[0]).ok_or_else(bad)?,
+                percent: c[1],
+                pdq: p::Pdq::from_slice(&c[2..34]).ok_or_else(bad)?,
+                quality: p::Quality::new(c[34]).ok_or_else(bad)?,
+            })
+        })
+        .collect()
+}
+
 /// A change-log row in wire form.
 pub fn sync_entry(r: ChangeRow) -> Result<p::SyncEntry, StoreError> {
     Ok(p::SyncEntry {
@@ -133,6 +153,11 @@ pub fn sync_entry(r: ChangeRow) -> Result<p::SyncEntry, StoreError> {
             .and_then(|q| u8::try_from(q).ok())
             .and_then(p::Quality::new),
         frames: r.frames.as_deref().map(decode_frames).transpose()?,
-        edge_cuts: Vec::new(),
+        edge_cuts: r
+            .edge_cuts
+            .as_deref()
+            .map(decode_cuts)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }

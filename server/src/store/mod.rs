@@ -179,6 +179,23 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 
 /// Bytes per encoded vPDQ frame: t (f64 LE), PDQ, quality.
 pub(crate) const FRAME_BYTES: usize = 8 + 32 + 1;
+/// Bytes per encoded edge cut: edge code, percent, PDQ, quality.
+pub(crate) const CUT_BYTES: usize = 1 + 1 + 32 + 1;
+
+/// The stored form of a picture's edge cuts (`None` when it has none).
+pub(crate) fn encode_cuts(cuts: &[p::EdgeCut]) -> Option<Vec<u8>> {
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(cuts.len() * CUT_BYTES);
+    for c in cuts {
+        out.push(c.edge.code());
+        out.push(c.percent);
+        out.extend_from_slice(&c.pdq.0);
+        out.push(c.quality.get());
+    }
+    Some(out)
+}
 
 /// One item ready to be stored.
 #[derive(Clone)]
@@ -195,6 +212,8 @@ pub struct NewItem {
     pub quality: Option<i64>,
     /// Encoded vPDQ frames (videos).
     pub frames: Option<Vec<u8>>,
+    /// Encoded edge cuts (pictures that have them).
+    pub edge_cuts: Option<Vec<u8>>,
 }
 
 impl NewItem {
@@ -208,6 +227,7 @@ impl NewItem {
                 pdq: Some(i.pdq.0.to_vec()),
                 quality: Some(i64::from(i.quality.get())),
                 frames: None,
+                edge_cuts: encode_cuts(&i.edge_cuts),
             },
             p::ItemInput::Video(v) => {
                 let mut frames = Vec::with_capacity(v.frames.len() * FRAME_BYTES);
@@ -223,6 +243,7 @@ impl NewItem {
                     pdq: None,
                     quality: None,
                     frames: Some(frames),
+                    edge_cuts: None,
                 }
             }
         }
@@ -360,6 +381,8 @@ pub struct ChangeRow {
     pub quality: Option<i64>,
     /// Encoded frames.
     pub frames: Option<Vec<u8>>,
+    /// Encoded edge cuts.
+    pub edge_cuts: Option<Vec<u8>>,
 }
 
 /// One item of the active list, for exports.

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_feedback_outcomes.sql"),
     include_str!("../../migrations/postgres/0003_case_item_numbers.sql"),
     include_str!("../../migrations/postgres/0004_recovery_verifier.sql"),
+    include_str!("../../migrations/postgres/0005_edge_cuts.sql"),
 ];
 /// Advisory lock key that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x7464_6d69_6772;
@@ -154,21 +155,23 @@ impl PgStore {
         let pdq: Vec<Option<&[u8]>> = items.iter().map(|i| i.pdq.as_deref()).collect();
         let q: Vec<Option<i16>> = items.iter().map(|i| i.quality.map(|q| q as i16)).collect();
         let frames: Vec<Option<&[u8]>> = items.iter().map(|i| i.frames.as_deref()).collect();
+        let cuts: Vec<Option<&[u8]>> = items.iter().map(|i| i.edge_cuts.as_deref()).collect();
         // The counter lock is taken here, by the last statement before COMMIT.
         let first = self.take_seqs(tx, n).await?;
         let st = tx
             .prepare_cached(
                 "WITH ins AS ( \
                    INSERT INTO items (id, case_id, batch, kind, md5, sha256, pdq, quality, frames, \
-                                      add_seq, created_at, state, number) \
-                   SELECT u.id, $1, $2, u.kind, u.md5, u.sha, u.pdq, u.q, u.frames, $3 + u.ord - 1, $4, $12, \
-                          $14::integer + u.ord::integer - 1 \
+                                      edge_cuts, add_seq, created_at, state, number) \
+                   SELECT u.id, $1, $2, u.kind, u.md5, u.sha, u.pdq, u.q, u.frames, u.cuts, \
+                          $3 + u.ord - 1, $4, $12, $14::integer + u.ord::integer - 1 \
                    FROM unnest($5::bigint[], $6::smallint[], $7::bytea[], $8::bytea[], $9::bytea[], \
-                               $10::smallint[], $11::bytea[]) \
-                        WITH ORDINALITY AS u(id, kind, md5, sha, pdq, q, frames, ord) \
-                   RETURNING id, add_seq, kind, md5, sha256, pdq, quality, frames) \
-                 INSERT INTO changes (seq, item_id, op, kind, md5, sha256, pdq, quality, frames) \
-                 SELECT add_seq, id, $13, kind, md5, sha256, pdq, quality, frames FROM ins",
+                               $10::smallint[], $11::bytea[], $15::bytea[]) \
+                        WITH ORDINALITY AS u(id, kind, md5, sha, pdq, q, frames, cuts, ord) \
+                   RETURNING id, add_seq, kind, md5, sha256, pdq, quality, frames, edge_cuts) \
+                 INSERT INTO changes (seq, item_id, op, kind, md5, sha256, pdq, quality, frames, \
+                                      edge_cuts) \
+                 SELECT add_seq, id, $13, kind, md5, sha256, pdq, quality, frames, edge_cuts FROM ins",
             )
             .await?;
         tx.execute(
@@ -188,6 +191,7 @@ impl PgStore {
                 &p::ItemState::Active.code(),
                 &p::SyncOp::Add.code(),
                 &first_number,
+                &cuts,
             ],
         )
         .await?;
@@ -487,8 +491,10 @@ impl Backend for PgStore {
         if !plan.item_ids.is_empty() {
             let first = self.take_seqs(&tx, plan.item_ids.len() as i64).await?;
             tx.execute(
-                "INSERT INTO changes (seq, item_id, op, kind, md5, sha256, pdq, quality, frames) \
-                 SELECT $1 + u.ord - 1, u.id, $3, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames \
+                "INSERT INTO changes (seq, item_id, op, kind, md5, sha256, pdq, quality, frames, \
+                                      edge_cuts) \
+                 SELECT $1 + u.ord - 1, u.id, $3, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames, \
+                        i.edge_cuts \
                  FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id",
                 &[&first, &plan.item_ids, &p::SyncOp::Withdraw.code()],
             )
@@ -605,7 +611,7 @@ impl Backend for PgStore {
         let st = c
             .prepare_cached(
                 // One range scan: the change rows carry the fingerprints.
-                "SELECT seq, op, item_id, kind, md5, sha256, pdq, quality, frames \
+                "SELECT seq, op, item_id, kind, md5, sha256, pdq, quality, frames, edge_cuts \
                  FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
             .await?;
@@ -623,6 +629,7 @@ impl Backend for PgStore {
                     pdq: r.get(6),
                     quality: r.get::<_, Option<i16>>(7).map(i64::from),
                     frames: r.get(8),
+                    edge_cuts: r.get(9),
                 })
             })
             .collect()

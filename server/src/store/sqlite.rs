@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_feedback_outcomes.sql"),
     include_str!("../../migrations/sqlite/0003_case_item_numbers.sql"),
     include_str!("../../migrations/sqlite/0004_recovery_verifier.sql"),
+    include_str!("../../migrations/sqlite/0005_edge_cuts.sql"),
 ];
 
 type Finisher = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -507,7 +508,8 @@ impl Backend for SqliteStore {
     async fn changes(&self, cursor: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError> {
         self.read(move |db| {
             let mut st = db.prepare_cached(
-                "SELECT c.seq, c.op, i.id, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames \
+                "SELECT c.seq, c.op, i.id, i.kind, i.md5, i.sha256, i.pdq, i.quality, i.frames, \
+                 i.edge_cuts \
                  FROM changes c JOIN items i ON i.id = c.item_id \
                  WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
             )?;
@@ -524,6 +526,7 @@ impl Backend for SqliteStore {
                     pdq: r.get(6)?,
                     quality: r.get(7)?,
                     frames: r.get(8)?,
+                    edge_cuts: r.get(9)?,
                 });
             }
             Ok(out)
@@ -755,7 +758,7 @@ fn insert_items(
     let mut numbers = Vec::with_capacity(items.len());
     let mut ins = db.prepare_cached(
         "INSERT INTO items (case_id, batch, kind, state, md5, sha256, pdq, quality, frames, \
-         add_seq, created_at, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         edge_cuts, add_seq, created_at, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?;
     let mut chg = db.prepare_cached("INSERT INTO changes (seq, item_id, op) VALUES (?, ?, ?)")?;
     for ((seq, number), it) in (next_seq(db)?..).zip(first_number..).zip(items.iter()) {
@@ -769,6 +772,7 @@ fn insert_items(
             it.pdq,
             it.quality,
             it.frames,
+            it.edge_cuts,
             seq,
             now,
             number

@@ -413,6 +413,13 @@ pub fn image_item() -> Value {
     json!({"image": {"md5": rand_hex(16), "sha256": rand_hex(32), "pdq": rand_hex(32), "quality": 90}})
 }
 
+/// A picture with both edge cuts (ADR 0410).
+pub fn image_item_with_cuts() -> Value {
+    let cut = || json!({"pdq": rand_hex(32), "quality": 70});
+    json!({"image": {"md5": rand_hex(16), "sha256": rand_hex(32), "pdq": rand_hex(32), "quality": 90,
+        "edge_cuts": {"top_20": cut(), "bottom_20": cut()}}})
+}
+
 pub fn video_item(frames: usize) -> Value {
     let frames: Vec<Value> = (0..frames)
         .map(|i| json!({"t": i as f64, "pdq": rand_hex(32), "quality": 80}))
