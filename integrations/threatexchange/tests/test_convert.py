@@ -98,6 +98,24 @@ def test_pdq_only_from_quality_50():
     assert PDQ in out[PdqSignal]
 
 
+def test_edge_cuts_are_more_pdq_signals_of_the_same_item():
+    cuts = {
+        "top_20": {"pdq": PDQ2, "quality": 80},
+        "bottom_20": {"pdq": "AA" * 32, "quality": 49},
+        "left_10": {"pdq": "bb" * 32, "quality": 90},
+    }
+    rec = wire.parse_entry(img(1, 7, edge_cuts=cuts)).record
+    # Known keys in order, hashes lowercased, unknown keys ignored.
+    assert rec.cuts == (("top_20", PDQ2, 80), ("bottom_20", "aa" * 32, 49))
+    out = convert([rec])
+    # The picture's PDQ and its top cut; the bottom cut is below quality 50.
+    assert set(out[PdqSignal]) == {PDQ, PDQ2}
+    assert out[PdqSignal][PDQ2].item_ids == (7,)
+    # Older records (and entries without cuts) have none.
+    assert wire.parse_entry(img(2, 8)).record.cuts is None
+    assert set(convert([wire.Record(9, "image", MD5.lower(), SHA, PDQ, 90)])[PdqSignal]) == {PDQ}
+
+
 def test_video_becomes_md5_sha256_and_vpdq_when_available():
     rec = wire.parse_entry(vid(1, 3)).record
     out = convert([rec])
@@ -148,6 +166,10 @@ def test_withdrawal_needs_only_the_item():
         (vid(1, 1, frames=[{"t": -1, "pdq": PDQ, "quality": 5}]), "frames[0].t"),
         (vid(1, 1, frames=[{"t": 0, "pdq": PDQ[:10], "quality": 5}]), "frames[0].pdq"),
         (vid(1, 1, frames=[{"t": 0, "pdq": PDQ}]), "frames[0].quality"),
+        (img(1, 1, edge_cuts=[{"pdq": PDQ, "quality": 80}]), "edge_cuts"),
+        (img(1, 1, edge_cuts={"top_20": PDQ}), "edge_cuts.top_20"),
+        (img(1, 1, edge_cuts={"top_20": {"pdq": "g" * 64, "quality": 80}}), "edge_cuts.top_20.pdq"),
+        (img(1, 1, edge_cuts={"bottom_20": {"pdq": PDQ, "quality": -1}}), "edge_cuts.bottom_20.quality"),
     ],
 )
 def test_malformed_entries_name_the_field_and_never_quote_fingerprints(entry, field):

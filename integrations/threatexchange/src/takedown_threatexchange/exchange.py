@@ -154,6 +154,14 @@ def record_signals(
             and rec.quality >= wire.PDQ_MIN_QUALITY
         ):
             yield PdqSignal, rec.pdq
+        if PdqSignal in wanted:
+            # The picture with its top or bottom 20 % cut off (ADR 0410): a
+            # re-upload cropped there matches the item. (A caption bar over
+            # the edge needs the query cut too, which the Takedown kit makes
+            # and HMA does not.)
+            for _key, pdq, quality in rec.cuts or ():
+                if quality >= wire.PDQ_MIN_QUALITY:
+                    yield PdqSignal, pdq
         if PhotoMD5Signal in wanted:
             yield PhotoMD5Signal, rec.md5
     elif rec.kind == "video":

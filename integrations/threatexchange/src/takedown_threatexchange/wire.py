@@ -61,6 +61,9 @@ class Record(t.NamedTuple):
     pdq: t.Optional[str] = None
     quality: t.Optional[int] = None
     frames: t.Optional[t.Tuple[Frame, ...]] = None
+    # Edge cuts of a picture (ADR 0410): (wire key such as "bottom_20", PDQ,
+    # quality). Records saved before cuts existed read as None.
+    cuts: t.Optional[t.Tuple[t.Tuple[str, str, int], ...]] = None
 
 
 class Change(t.NamedTuple):
@@ -93,6 +96,33 @@ def _quality(entry: t.Mapping[str, t.Any], v: t.Any, name: str) -> int:
     return int(v)
 
 
+# The edge cuts this reader knows (the service lists only these today); other
+# keys are ignored, so a later service may list more without breaking the fetch.
+EDGE_CUT_KEYS = ("top_20", "bottom_20")
+
+
+def _edge_cuts(entry: t.Mapping[str, t.Any]) -> t.Optional[t.Tuple[t.Tuple[str, str, int], ...]]:
+    raw = entry.get("edge_cuts")
+    if raw is None:
+        return None
+    seq, item_id = entry.get("seq"), entry.get("item_id")
+    if not isinstance(raw, dict):
+        raise EntryError(seq, item_id, "edge_cuts", "expected an object")
+    cuts = []
+    for key in EDGE_CUT_KEYS:
+        c = raw.get(key)
+        if c is None:
+            continue
+        name = f"edge_cuts.{key}"
+        if not isinstance(c, dict):
+            raise EntryError(seq, item_id, name, "not an object")
+        pdq = c.get("pdq")
+        if not isinstance(pdq, str) or _HEX64.fullmatch(pdq) is None:
+            raise EntryError(seq, item_id, f"{name}.pdq", "expected 64 hex")
+        cuts.append((key, pdq.lower(), _quality(entry, c.get("quality"), f"{name}.quality")))
+    return tuple(cuts) or None
+
+
 def parse_entry(entry: t.Any) -> Change:
     """Checks one sync entry; raises :class:`EntryError` when it is malformed."""
     if not isinstance(entry, dict):
@@ -116,7 +146,10 @@ def parse_entry(entry: t.Any) -> Change:
     if kind == "image":
         pdq = _hex(entry, "pdq", _HEX64)
         quality = _quality(entry, entry.get("quality"), "quality")
-        return Change(seq, item_id, Record(item_id, kind, md5, sha256, pdq, quality))
+        cuts = _edge_cuts(entry)
+        return Change(
+            seq, item_id, Record(item_id, kind, md5, sha256, pdq, quality, cuts=cuts)
+        )
     if kind == "video":
         raw = entry.get("frames")
         if not isinstance(raw, list):
