@@ -93,6 +93,17 @@ pub(crate) fn hash_file(path: &Path, opts: &DecodeOptions) -> Result<Value, Stri
 
 fn image_json(path: &Path, f: &ImageFingerprint) -> Value {
     let d = &f.dihedrals;
+    // The phone's wire form: `{"top_20": {"pdq", "quality"}, "bottom_20": …}`.
+    let cuts: serde_json::Map<String, Value> = f
+        .edge_cuts
+        .iter()
+        .map(|c| {
+            (
+                takedown_protocol::edge_cuts_wire::key(c.edge, takedown_protocol::EDGE_CUT_PERCENT),
+                json!({"pdq": c.pdq.hash.to_hex(), "quality": c.pdq.quality}),
+            )
+        })
+        .collect();
     json!({
         "path": crate::display(path),
         "kind": "image",
@@ -113,6 +124,7 @@ fn image_json(path: &Path, f: &ImageFingerprint) -> Value {
             "flipplus1": d.flipplus1.to_hex(),
             "flipminus1": d.flipminus1.to_hex(),
         },
+        "edge_cuts": cuts,
     })
 }
 

@@ -65,6 +65,15 @@ fn hash_json_one_object_per_file_and_errors_do_not_stop_the_rest() {
             (Some(320), Some(240))
         );
         assert_eq!(v["pdq_dihedral"].as_object().unwrap().len(), 8);
+        // The picture with its top and its bottom 20 % cut off (ADR 0410).
+        let cuts = v["edge_cuts"].as_object().unwrap();
+        let mut keys: Vec<&str> = cuts.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["bottom_20", "top_20"]);
+        for c in cuts.values() {
+            assert!(is_hex(c["pdq"].as_str().unwrap(), 64));
+            assert_ne!(c["pdq"], v["pdq"]);
+        }
     }
     for v in &bad {
         let msg = v["error"].as_str().unwrap();
