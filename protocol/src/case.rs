@@ -65,10 +65,25 @@ pub mod edge_cuts_wire {
     #[derive(Serialize, Deserialize, Default)]
     #[serde(deny_unknown_fields)]
     struct Cuts {
-        #[serde(rename = "top_20", default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            rename = "top_20",
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "present"
+        )]
         top: Option<Cut>,
-        #[serde(rename = "bottom_20", default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            rename = "bottom_20",
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "present"
+        )]
         bottom: Option<Cut>,
+    }
+
+    /// A key that is there holds a cut: `null` is refused, not read as absent.
+    fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cut>, D::Error> {
+        Cut::deserialize(d).map(Some)
     }
 
     /// The wire key of a cut (`top_20`, `bottom_20`).

@@ -344,6 +344,7 @@ mod tests {
                 cut.replace("}", r#","name":"beach.jpg"}"#)
             )),
             img(&format!(r#","edge_cuts":[{cut}]"#)),
+            with(r#""top_20":null"#),
         ] {
             let e = err(body(&bad));
             let f = e.field.unwrap_or_default();

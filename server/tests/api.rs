@@ -1401,6 +1401,7 @@ async fn edge_cuts_are_stored_synced_and_checked(b: Backend) {
             "items[1].image.edge_cuts.bottom_20",
         ),
         (json!([cut()]), "items[1].image.edge_cuts"),
+        (json!({"top_20": null}), "items[1].image.edge_cuts.top_20"),
     ] {
         let r = h.post("/v1/cases", None, &with_cuts(cuts.clone())).await;
         assert_eq!(r.status, 422, "{cuts}: {}", r.text());
