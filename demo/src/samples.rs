@@ -1,6 +1,7 @@
 //! The sample set the demo and the system tests share: a few generated
 //! camera-like photos (the teen's), the re-uploads a platform would see of them
-//! (re-encoded, resized, rotated, mirrored, letterboxed) and unrelated photos.
+//! (re-encoded, resized, rotated, mirrored, letterboxed, captioned) and
+//! unrelated photos.
 //!
 //! Everything is drawn from a seed ([`takedown_robustness::photos`]), so a run is
 //! reproducible and no picture is committed.
@@ -31,16 +32,20 @@ pub enum Reupload {
     Mirrored,
     /// Black bars added above and below (a 16:9 frame around the picture).
     Letterboxed,
+    /// A black caption bar laid over the bottom 12 % of the picture (found
+    /// through the picture's listed edge cuts, ADR 0410).
+    Captioned,
 }
 
 impl Reupload {
     /// Every kind, in the order the sample set cycles through them.
-    pub const ALL: [Reupload; 5] = [
+    pub const ALL: [Reupload; 6] = [
         Reupload::Reencoded,
         Reupload::Resized,
         Reupload::Rotated,
         Reupload::Mirrored,
         Reupload::Letterboxed,
+        Reupload::Captioned,
     ];
 
     /// Plain words for the demo's output.
@@ -51,6 +56,7 @@ impl Reupload {
             Reupload::Rotated => "rotated 90°",
             Reupload::Mirrored => "mirrored",
             Reupload::Letterboxed => "letterboxed (black bars)",
+            Reupload::Captioned => "captioned (black bar over the bottom 12 %)",
         }
     }
 
@@ -62,6 +68,7 @@ impl Reupload {
             Reupload::Rotated => Transform::Rotate90.apply(original, 0),
             Reupload::Mirrored => Transform::Mirror.apply(original, 0),
             Reupload::Letterboxed => photos::encode_jpeg(&letterbox(original), 85),
+            Reupload::Captioned => Transform::CaptionBar.apply(original, 0),
         }
     }
 }
