@@ -99,7 +99,7 @@ fn image_json(path: &Path, f: &ImageFingerprint) -> Value {
         .iter()
         .map(|c| {
             (
-                takedown_protocol::edge_cuts_wire::key(c.edge, takedown_protocol::EDGE_CUT_PERCENT),
+                c.wire_key(),
                 json!({"pdq": c.pdq.hash.to_hex(), "quality": c.pdq.quality}),
             )
         })

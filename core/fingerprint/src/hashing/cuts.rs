@@ -21,6 +21,14 @@ pub struct EdgeCutPdq {
     pub pdq: Pdq,
 }
 
+impl EdgeCutPdq {
+    /// The cut's key in the wire form (`top_20`, `bottom_20`;
+    /// `takedown_protocol::edge_cuts_wire`).
+    pub fn wire_key(&self) -> String {
+        takedown_protocol::edge_cuts_wire::key(self.edge, EDGE_CUT_PERCENT)
+    }
+}
+
 /// The rows `[start, end)` a cut of `edge` keeps of a picture `height` rows
 /// high, with [`EDGE_CUT_PERCENT`] % removed; `None` when the cut removes no
 /// row or leaves fewer than PDQ's minimum (such a cut is not listed).
