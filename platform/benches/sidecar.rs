@@ -6,9 +6,10 @@
 //! cargo bench -p takedown-platform --bench sidecar -- --only soak --soak-secs 3600
 //! ```
 //!
-//! **Latency.** A local list of `--stored` PDQ hashes (half uniform, half
-//! near-duplicate families, as real lists are) plus one listed 12 MP photo, in the
-//! kit's SQLite file; the sidecar opens it (the index build is timed) and serves on
+//! **Latency.** A local list of `--stored` pictures' PDQ hashes (half uniform,
+//! half near-duplicate families, as real lists are), each with its two edge cuts
+//! (ADR 0410; two more random hashes; `--no-cuts` leaves them out, as lists were
+//! before) plus one listed 12 MP photo with its real cuts, in the kit's SQLite file; the sidecar opens it (the index build is timed) and serves on
 //! loopback. A client posts, one request at a time, a re-encoded copy of the listed
 //! 12 MP photo (must match) and an unrelated 12 MP photo (must not) to
 //! `POST /v1/match` with query expansion on (the default), and fingerprints to
@@ -27,8 +28,8 @@ use serde_json::{Value, json};
 use takedown_fingerprint as fingerprint;
 use takedown_platform::client::Client;
 use takedown_platform::sidecar::{Sidecar, SidecarConfig, serve};
-use takedown_platform::store::{Change, Entry, PdqValue, Store};
-use takedown_protocol::ItemKind;
+use takedown_platform::store::{Change, EdgeCutValue, Entry, PdqValue, Store};
+use takedown_protocol::{CutEdge, EDGE_CUT_PERCENT, ItemKind};
 use takedown_robustness::photos::{self, SizeRange};
 
 struct Args {
@@ -37,6 +38,7 @@ struct Args {
     soak_secs: u64,
     soak_base: usize,
     soak_churn: usize,
+    cuts: bool,
     only: Option<String>,
 }
 
@@ -47,6 +49,7 @@ fn parse_args() -> Args {
         soak_secs: 180,
         soak_base: 20_000,
         soak_churn: 200,
+        cuts: true,
         only: None,
     };
     let mut it = std::env::args().skip(1);
@@ -59,6 +62,7 @@ fn parse_args() -> Args {
             "--soak-base" => a.soak_base = num().unwrap_or(a.soak_base as u64) as usize,
             "--soak-churn" => a.soak_churn = num().unwrap_or(a.soak_churn as u64) as usize,
             "--only" => a.only = it.next(),
+            "--no-cuts" => a.cuts = false,
             _ => {} // `--bench` and filters from cargo
         }
     }
@@ -189,7 +193,15 @@ async fn post_timed(
 }
 
 async fn latency(args: &Args) {
-    println!("## Sidecar latency, {} stored hashes\n", args.stored);
+    println!(
+        "## Sidecar latency, {} stored pictures{}\n",
+        args.stored,
+        if args.cuts {
+            ", each with its two edge cuts"
+        } else {
+            ", no edge cuts"
+        }
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("list.sqlite3");
 
@@ -249,6 +261,21 @@ async fn latency(args: &Args) {
                     quality: 90,
                 }),
                 frames: vec![],
+                edge_cuts: if args.cuts {
+                    CutEdge::ALL
+                        .iter()
+                        .map(|&edge| EdgeCutValue {
+                            edge,
+                            percent: EDGE_CUT_PERCENT,
+                            pdq: PdqValue {
+                                hash: rng.hash(),
+                                quality: 90,
+                            },
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                },
             }));
             push(&mut store, &mut page, false);
         }
@@ -268,6 +295,21 @@ async fn latency(args: &Args) {
                 quality: fp.pdq.quality,
             }),
             frames: vec![],
+            edge_cuts: if args.cuts {
+                fp.edge_cuts
+                    .iter()
+                    .map(|c| EdgeCutValue {
+                        edge: c.edge,
+                        percent: EDGE_CUT_PERCENT,
+                        pdq: PdqValue {
+                            hash: c.pdq.hash.0,
+                            quality: c.pdq.quality,
+                        },
+                    })
+                    .collect()
+            } else {
+                vec![]
+            },
         }));
         push(&mut store, &mut page, true);
     }
@@ -368,10 +410,17 @@ async fn latency(args: &Args) {
     let store = Store::open(&db).expect("store");
     let (m, how) = takedown_platform::matcher::Matcher::open(&store, &snap).expect("open");
     println!(
-        "restart: {:?} in {:.2} s ({} entries, saved file {size_mb:.0} MB); a rebuild from SQLite took {rebuild:.1} s\n",
+        "restart: {:?} in {:.2} s ({} entries, saved file {size_mb:.0} MB); a rebuild from SQLite took {rebuild:.1} s",
         how,
         t.elapsed().as_secs_f64(),
         m.len()
+    );
+    println!(
+        "index: {} hashes ({:.2} per picture), {:.1} MB heap, {:.1} bytes per stored hash\n",
+        m.indexed_hashes(),
+        m.indexed_hashes() as f64 / m.len().max(1) as f64,
+        m.index_heap_bytes() as f64 / 1e6,
+        m.index_heap_bytes() as f64 / m.indexed_hashes().max(1) as f64
     );
 }
 

@@ -151,6 +151,7 @@ fn entry(id: i64, hash: Hash) -> Change {
         sha256: [(id >> 8) as u8; 32],
         pdq: Some(PdqValue { hash, quality: 90 }),
         frames: vec![],
+        edge_cuts: vec![],
     })
 }
 
