@@ -842,7 +842,7 @@ mod tests {
             assert!(variant(&vs, "bar-filled").is_some());
             assert!(variant(&vs, "bar-cut-20").is_none());
         }
-        assert!(worst <= 12, "bar-cut-20 up to {worst} bits from the listed cut");
+        assert!(worst <= 8, "bar-cut-20 up to {worst} bits from the listed cut");
     }
 
     #[test]

@@ -772,7 +772,7 @@ mod tests {
     #[test]
     fn cut_keys_follow_upserts_withdrawals_and_the_saved_form() {
         for seed in 1..=20u64 {
-            let mut r = Rng(seed * 0x9e37_79b9_7f4a_7c15);
+            let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             let mut m = Matcher::new();
             let mut model: HashMap<i64, Entry> = HashMap::new();
             let mut gone: Vec<Entry> = Vec::new();
