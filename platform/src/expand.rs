@@ -732,7 +732,12 @@ mod tests {
     fn jpeg(img: &RgbImage) -> Vec<u8> {
         let mut out = Vec::new();
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-            .encode(&img.data, img.width, img.height, image::ExtendedColorType::Rgb8)
+            .encode(
+                &img.data,
+                img.width,
+                img.height,
+                image::ExtendedColorType::Rgb8,
+            )
             .expect("encode");
         out
     }
@@ -815,13 +820,15 @@ mod tests {
                 assert_eq!(distance(&want.pdq.hash, q), 0);
                 // Re-encoded as a JPEG (quality 85), as an upload would be.
                 let jpeg = jpeg(&cap);
-                let dec = crate::fingerprint::media::decode(&jpeg, &Default::default())
-                    .expect("decode");
+                let dec =
+                    crate::fingerprint::media::decode(&jpeg, &Default::default()).expect("decode");
                 let vs = query_variants(&dec.rgb, &ExpandOptions::default());
                 let q = variant(&vs, "bar-cut-20").expect("bar-cut-20 of the JPEG");
                 let d = distance(&want.pdq.hash, q);
                 let at = if top { "top" } else { "bottom" };
-                eprintln!("seed {seed}, {pct} % {at}: bar-cut-20 of the JPEG {d} bits from the cut");
+                eprintln!(
+                    "seed {seed}, {pct} % {at}: bar-cut-20 of the JPEG {d} bits from the cut"
+                );
                 worst = worst.max(d);
                 assert!(
                     variant(&query_variants(&cap, &ExpandOptions::none()), "bar-cut-20").is_none()
@@ -842,7 +849,10 @@ mod tests {
             assert!(variant(&vs, "bar-filled").is_some());
             assert!(variant(&vs, "bar-cut-20").is_none());
         }
-        assert!(worst <= 8, "bar-cut-20 up to {worst} bits from the listed cut");
+        assert!(
+            worst <= 8,
+            "bar-cut-20 up to {worst} bits from the listed cut"
+        );
     }
 
     #[test]

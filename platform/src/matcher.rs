@@ -742,7 +742,11 @@ mod tests {
         let hits = m.match_pdq(&both);
         assert_eq!(hits.len(), 1);
         assert_eq!(
-            (hits[0].distance, hits[0].variant.as_deref(), hits[0].listed.as_deref()),
+            (
+                hits[0].distance,
+                hits[0].variant.as_deref(),
+                hits[0].listed.as_deref()
+            ),
             (1, Some("bar-cut-20"), Some("cut-top-20"))
         );
         let json = serde_json::to_value(&hits[0]).unwrap();
@@ -761,6 +765,36 @@ mod tests {
         video.pdq = None;
         m.upsert(&video);
         assert!(m.match_pdq(&q(top, 90)).is_empty());
+    }
+
+    #[test]
+    fn a_saved_matcher_of_the_format_before_cuts_is_rebuilt_not_read() {
+        let mut r = Rng(3);
+        let mut m = Matcher::new();
+        m.upsert(&with_cuts(
+            image(1, r.hash(), 90),
+            &[(CutEdge::Top, r.hash(), 90)],
+        ));
+        m.position = Some(Position {
+            cursor: 1,
+            applied: 1,
+        });
+        let mut bytes = snapshot::encode(&m).unwrap();
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SNAPSHOT_FILE);
+        snapshot::write_atomically(&path, &bytes).unwrap();
+        assert_eq!(
+            snapshot::load(&path).err().as_deref(),
+            Some("saved matcher has version 1")
+        );
+        // A cut mask with an unknown edge bit is damage, not a guess.
+        let mut bytes = snapshot::encode(&m).unwrap();
+        // Header 36 bytes, then item id (8), kind (1), in_index (1), cut edges.
+        assert_eq!(bytes[36 + 10], 1 << CutEdge::Top.code());
+        bytes[36 + 10] |= 1 << 5;
+        snapshot::write_atomically(&path, &bytes).unwrap();
+        assert!(snapshot::load(&path).is_err());
     }
 
     /// Random upserts (pictures with and without cuts) and withdrawals: every

@@ -16,7 +16,8 @@ use takedown_protocol::{CutEdge, ItemKind, Outcome};
 use crate::error::{Error, Result};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -701,7 +702,10 @@ mod tests {
         s.apply_page(
             3,
             5,
-            &[Change::Upsert(a2.clone()), Change::Remove { item_id: 3, seq: 5 }],
+            &[
+                Change::Upsert(a2.clone()),
+                Change::Remove { item_id: 3, seq: 5 },
+            ],
             &[],
         )
         .unwrap();
@@ -724,8 +728,11 @@ mod tests {
                 params![&[7u8; 16][..], &[7u8; 32][..], &[7u8; 32][..]],
             )
             .unwrap();
-            conn.execute("UPDATE meta SET value = 1 WHERE key IN ('cursor', 'applied')", [])
-                .unwrap();
+            conn.execute(
+                "UPDATE meta SET value = 1 WHERE key IN ('cursor', 'applied')",
+                [],
+            )
+            .unwrap();
         }
         let mut s = Store::open(&path).unwrap();
         let version: i64 = s
@@ -737,7 +744,8 @@ mod tests {
         assert_eq!(old.len(), 1);
         assert_eq!((old[0].item_id, old[0].edge_cuts.len()), (7, 0));
         let with = picture(7, 2, &[CutEdge::Top, CutEdge::Bottom]);
-        s.apply_page(1, 2, &[Change::Upsert(with.clone())], &[]).unwrap();
+        s.apply_page(1, 2, &[Change::Upsert(with.clone())], &[])
+            .unwrap();
         drop(s);
         let s = Store::open(&path).unwrap();
         assert_eq!(active(&s), vec![with]);

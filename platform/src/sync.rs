@@ -118,10 +118,7 @@ struct WireCut {
 fn edge_cuts(cuts: Vec<WireCut>) -> std::result::Result<Vec<EdgeCutValue>, String> {
     let mut out: Vec<EdgeCutValue> = Vec::with_capacity(cuts.len().min(2));
     for (i, c) in cuts.into_iter().enumerate() {
-        let Some(edge) = p::CutEdge::ALL
-            .into_iter()
-            .find(|e| e.as_str() == c.edge)
-        else {
+        let Some(edge) = p::CutEdge::ALL.into_iter().find(|e| e.as_str() == c.edge) else {
             continue;
         };
         if c.percent != u64::from(p::EDGE_CUT_PERCENT) {
@@ -472,7 +469,10 @@ mod tests {
                        {"edge": "top", "percent": 20, "pdq": H32, "quality": 60}]),
                 "edge_cuts[1].edge: listed twice",
             ),
-            (json!([{"percent": 20, "pdq": H32, "quality": 60}]), "edge: missing"),
+            (
+                json!([{"percent": 20, "pdq": H32, "quality": 60}]),
+                "edge: missing",
+            ),
             (
                 json!([{"edge": "top", "percent": -20, "pdq": H32, "quality": 60}]),
                 "edge_cuts[0].percent: invalid",

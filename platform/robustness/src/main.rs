@@ -113,7 +113,9 @@ fn main() -> ExitCode {
             cfg.originals,
             if cfg.edge_cuts { "listed" } else { "off" }
         );
-        println!("| black bar | copies | matched | of which through an edge cut | copies hitting another item |");
+        println!(
+            "| black bar | copies | matched | of which through an edge cut | copies hitting another item |"
+        );
         println!("|---|---|---|---|---|");
         for r in caption_sweep(&cfg, &captions) {
             println!(

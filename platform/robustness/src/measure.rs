@@ -219,7 +219,11 @@ impl Report {
             e.0,
             self.listed_hashes,
             self.listed_hashes as f64 / e.0.max(1) as f64,
-            if self.edge_cuts { "listed" } else { "not listed" },
+            if self.edge_cuts {
+                "listed"
+            } else {
+                "not listed"
+            },
             e.1,
             e.1 as f64 / e.0.max(1) as f64
         );
@@ -363,10 +367,8 @@ pub fn run(cfg: &Config) -> Report {
             with_crops.upsert(c);
         }
     }
-    let listed: Vec<hashing::PdqHash> = originals
-        .iter()
-        .flat_map(|o| listed_hashes(&o.1))
-        .collect();
+    let listed: Vec<hashing::PdqHash> =
+        originals.iter().flat_map(|o| listed_hashes(&o.1)).collect();
     let off = ScanOptions {
         expand: ExpandOptions::none(),
         ..ScanOptions::default()
@@ -708,7 +710,11 @@ mod tests {
             let img = image::load_from_memory(&p.jpeg).expect("decode").to_rgb8();
             let plain = match_image_bytes(&m, &p.jpeg, &ScanOptions::default()).expect("scan");
             let name = bar_cut_name();
-            assert!(plain.iter().all(|h| h.variant.as_deref() != Some(name.as_str())));
+            assert!(
+                plain
+                    .iter()
+                    .all(|h| h.variant.as_deref() != Some(name.as_str()))
+            );
             for (pct, top) in [(12, false), (15, true)] {
                 let copy = caption_bar(&img, pct, top);
                 let hits = match_image_bytes(&m, &copy, &ScanOptions::default()).expect("scan");
@@ -727,6 +733,9 @@ mod tests {
                 }
             }
         }
-        assert!(via_cut >= 7, "bar-cut-20 hit the listed cut in {via_cut} of 8");
+        assert!(
+            via_cut >= 7,
+            "bar-cut-20 hit the listed cut in {via_cut} of 8"
+        );
     }
 }

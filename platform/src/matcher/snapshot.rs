@@ -194,9 +194,7 @@ pub(super) fn load(path: &Path) -> Result<Matcher, String> {
     let keys: usize = m
         .items
         .values()
-        .map(|i| {
-            usize::from(i.in_index) + i.frame_keys.len() + cut_edges_of(i.cut_edges).count()
-        })
+        .map(|i| usize::from(i.in_index) + i.frame_keys.len() + cut_edges_of(i.cut_edges).count())
         .sum();
     if keys != m.index.len() {
         return Err("saved index does not fit its items".into());
