@@ -812,7 +812,7 @@ mod tests {
             let mut gone: Vec<Entry> = Vec::new();
             for _ in 0..60 {
                 let id = (r.next() % 25) as i64 + 1;
-                if r.next() % 4 == 0 {
+                if r.next().is_multiple_of(4) {
                     m.remove(id);
                     if let Some(e) = model.remove(&id) {
                         gone.push(e);
@@ -821,7 +821,7 @@ mod tests {
                 }
                 let mut cuts = Vec::new();
                 for edge in CutEdge::ALL {
-                    if r.next() % 3 != 0 {
+                    if !r.next().is_multiple_of(3) {
                         cuts.push((edge, r.hash(), 30 + (r.next() % 70) as u8));
                     }
                 }
