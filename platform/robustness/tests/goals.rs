@@ -53,9 +53,10 @@ fn re_uploads_match_and_unrelated_photos_do_not() {
         }
     }
     let all = report.overall();
-    // Measured 149 of 156 (95.5 %, the goal is 95 %); hold 94 %, one copy of slack.
+    // Measured 152 of 156 (97.4 %) with the edge cuts, 149 before; hold the 95 %
+    // goal itself.
     assert!(
-        all.on * 100 >= all.n * 94,
+        all.on * 100 >= all.n * 95,
         "overall {} of {}",
         all.on,
         all.n
