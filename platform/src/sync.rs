@@ -4,7 +4,9 @@
 //! * Tolerant reader: the page and its entries ignore fields they do not know,
 //!   and each entry is parsed on its own from raw JSON; an entry that cannot be
 //!   used is logged (position, item id and the field to blame, never a value),
-//!   counted in the store and skipped. It never stops the sync.
+//!   counted in the store and skipped. It never stops the sync. A picture's edge
+//!   cuts of an edge or share this kit does not know are ignored; a known cut
+//!   with a bad hash or quality makes its entry malformed (ADR 0410).
 //! * Withdrawals drop the entry's fingerprints; the caller's `on_page` hook sees
 //!   every committed page, so an in-memory matcher is updated before the next match.
 //! * Transient failures (offline, timeouts, 5xx, 429) are retried with backoff and
