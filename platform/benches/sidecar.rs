@@ -4,6 +4,7 @@
 //! cargo bench -p takedown-platform --bench sidecar                     # both parts, defaults
 //! cargo bench -p takedown-platform --bench sidecar -- --stored 1000000 --requests 200
 //! cargo bench -p takedown-platform --bench sidecar -- --only soak --soak-secs 3600
+//! cargo bench -p takedown-platform --bench sidecar -- --only latency --stored 333334 [--no-cuts]
 //! ```
 //!
 //! **Latency.** A local list of `--stored` pictures' PDQ hashes (half uniform,
