@@ -4,13 +4,16 @@
 //! cargo bench -p takedown-platform --bench sidecar                     # both parts, defaults
 //! cargo bench -p takedown-platform --bench sidecar -- --stored 1000000 --requests 200
 //! cargo bench -p takedown-platform --bench sidecar -- --only soak --soak-secs 3600
+//! cargo bench -p takedown-platform --bench sidecar -- --only latency --stored 333334 [--no-cuts] [--no-bar-cut]
 //! ```
 //!
-//! **Latency.** A local list of `--stored` PDQ hashes (half uniform, half
-//! near-duplicate families, as real lists are) plus one listed 12 MP photo, in the
-//! kit's SQLite file; the sidecar opens it (the index build is timed) and serves on
+//! **Latency.** A local list of `--stored` pictures' PDQ hashes (half uniform,
+//! half near-duplicate families, as real lists are), each with its two edge cuts
+//! (ADR 0410; two more random hashes; `--no-cuts` leaves them out, as lists were
+//! before, and `--no-bar-cut` turns the `bar-cut-20` query off) plus one listed 12 MP photo with its real cuts, in the kit's SQLite file; the sidecar opens it (the index build is timed) and serves on
 //! loopback. A client posts, one request at a time, a re-encoded copy of the listed
-//! 12 MP photo (must match) and an unrelated 12 MP photo (must not) to
+//! 12 MP photo (must match), an unrelated 12 MP photo (must not) and a copy with a
+//! 12 % caption bar (must match with the cuts listed, through `bar-cut-20`) to
 //! `POST /v1/match` with query expansion on (the default), and fingerprints to
 //! `POST /v1/match/fingerprints`. Client-side latency: p50, p99, max.
 //!
@@ -27,8 +30,8 @@ use serde_json::{Value, json};
 use takedown_fingerprint as fingerprint;
 use takedown_platform::client::Client;
 use takedown_platform::sidecar::{Sidecar, SidecarConfig, serve};
-use takedown_platform::store::{Change, Entry, PdqValue, Store};
-use takedown_protocol::ItemKind;
+use takedown_platform::store::{Change, EdgeCutValue, Entry, PdqValue, Store};
+use takedown_protocol::{CutEdge, EDGE_CUT_PERCENT, ItemKind};
 use takedown_robustness::photos::{self, SizeRange};
 
 struct Args {
@@ -37,6 +40,8 @@ struct Args {
     soak_secs: u64,
     soak_base: usize,
     soak_churn: usize,
+    cuts: bool,
+    bar_cut: bool,
     only: Option<String>,
 }
 
@@ -47,6 +52,8 @@ fn parse_args() -> Args {
         soak_secs: 180,
         soak_base: 20_000,
         soak_churn: 200,
+        cuts: true,
+        bar_cut: true,
         only: None,
     };
     let mut it = std::env::args().skip(1);
@@ -59,6 +66,8 @@ fn parse_args() -> Args {
             "--soak-base" => a.soak_base = num().unwrap_or(a.soak_base as u64) as usize,
             "--soak-churn" => a.soak_churn = num().unwrap_or(a.soak_churn as u64) as usize,
             "--only" => a.only = it.next(),
+            "--no-cuts" => a.cuts = false,
+            "--no-bar-cut" => a.bar_cut = false,
             _ => {} // `--bench` and filters from cargo
         }
     }
@@ -189,7 +198,15 @@ async fn post_timed(
 }
 
 async fn latency(args: &Args) {
-    println!("## Sidecar latency, {} stored hashes\n", args.stored);
+    println!(
+        "## Sidecar latency, {} stored pictures{}\n",
+        args.stored,
+        if args.cuts {
+            ", each with its two edge cuts"
+        } else {
+            ", no edge cuts"
+        }
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("list.sqlite3");
 
@@ -249,6 +266,21 @@ async fn latency(args: &Args) {
                     quality: 90,
                 }),
                 frames: vec![],
+                edge_cuts: if args.cuts {
+                    CutEdge::ALL
+                        .iter()
+                        .map(|&edge| EdgeCutValue {
+                            edge,
+                            percent: EDGE_CUT_PERCENT,
+                            pdq: PdqValue {
+                                hash: rng.hash(),
+                                quality: 90,
+                            },
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                },
             }));
             push(&mut store, &mut page, false);
         }
@@ -268,6 +300,21 @@ async fn latency(args: &Args) {
                 quality: fp.pdq.quality,
             }),
             frames: vec![],
+            edge_cuts: if args.cuts {
+                fp.edge_cuts
+                    .iter()
+                    .map(|c| EdgeCutValue {
+                        edge: c.edge,
+                        percent: EDGE_CUT_PERCENT,
+                        pdq: PdqValue {
+                            hash: c.pdq.hash.0,
+                            quality: c.pdq.quality,
+                        },
+                    })
+                    .collect()
+            } else {
+                vec![]
+            },
         }));
         push(&mut store, &mut page, true);
     }
@@ -278,10 +325,11 @@ async fn latency(args: &Args) {
 
     let rss0 = rss_mb();
     let t = Instant::now();
-    let config = SidecarConfig {
+    let mut config = SidecarConfig {
         sync_interval: None,
         ..SidecarConfig::default()
     };
+    config.scan.expand.bar_cut = args.bar_cut;
     let (sidecar, store) = Sidecar::open(&db, None, config).expect("sidecar");
     let rebuild = t.elapsed().as_secs_f64();
     println!(
@@ -308,24 +356,52 @@ async fn latency(args: &Args) {
         name: "12 MP JPEG, unrelated (no match)".into(),
         ms: vec![],
     };
+    // A copy with a black caption bar over its bottom 12 %: with the edge cuts
+    // listed it is found through `bar-cut-20` (one more PDQ pass and search).
+    let captioned = takedown_robustness::transforms::caption_bar(&listed.pixels, 12, false);
+    let mut with_bar = Timings {
+        name: "12 MP JPEG, listed with a 12 % caption bar".into(),
+        ms: vec![],
+    };
+    let mut bar_listed: Vec<String> = Vec::new();
     let mut server_ms = Vec::new();
     for i in 0..args.requests {
-        let (ms, v) = if i % 2 == 0 {
-            post_timed(&http, &match_url, copy.clone(), false).await
-        } else {
-            post_timed(&http, &match_url, unrelated.jpeg.clone(), false).await
+        let body = match i % 3 {
+            0 => copy.clone(),
+            1 => unrelated.jpeg.clone(),
+            _ => captioned.clone(),
         };
-        if let Some(s) = v["took_ms"].as_f64() {
+        let (ms, v) = post_timed(&http, &match_url, body, false).await;
+        if i % 3 != 2
+            && let Some(s) = v["took_ms"].as_f64()
+        {
             server_ms.push(s);
         }
-        if i % 2 == 0 {
-            assert_eq!(v["matched"], true);
-            matched.ms.push(ms);
-        } else {
-            assert_eq!(v["matched"], false);
-            not_matched.ms.push(ms);
+        match i % 3 {
+            0 => {
+                assert_eq!(v["matched"], true);
+                matched.ms.push(ms);
+            }
+            1 => {
+                assert_eq!(v["matched"], false);
+                not_matched.ms.push(ms);
+            }
+            _ => {
+                if args.cuts {
+                    assert_eq!(v["matched"], true, "{v}");
+                }
+                let hit = &v["hits"][0];
+                bar_listed.push(format!(
+                    "{} {}",
+                    hit["variant"].as_str().unwrap_or("no match"),
+                    hit["listed"].as_str().unwrap_or("")
+                ));
+                with_bar.ms.push(ms);
+            }
         }
     }
+    bar_listed.sort();
+    bar_listed.dedup();
     let mut fps = Timings {
         name: "fingerprints only (PDQ + MD5 + SHA-256)".into(),
         ms: vec![],
@@ -350,9 +426,10 @@ async fn latency(args: &Args) {
     println!("|---|---|---|---|---|---|");
     println!("{}", matched.row());
     println!("{}", not_matched.row());
+    println!("{}", with_bar.row());
     println!("{}", fps.row());
     println!(
-        "\n12 MP requests, time inside the sidecar (`took_ms`): p50 {:.1} ms, p99 {:.1} ms; RSS now {:.0} MB\n",
+        "\ncaptioned copy answered with: {bar_listed:?}\n12 MP requests without a bar, time inside the sidecar (`took_ms`): p50 {:.1} ms, p99 {:.1} ms; RSS now {:.0} MB\n",
         percentile(&server_ms, 0.5),
         percentile(&server_ms, 0.99),
         rss_mb()
@@ -368,10 +445,17 @@ async fn latency(args: &Args) {
     let store = Store::open(&db).expect("store");
     let (m, how) = takedown_platform::matcher::Matcher::open(&store, &snap).expect("open");
     println!(
-        "restart: {:?} in {:.2} s ({} entries, saved file {size_mb:.0} MB); a rebuild from SQLite took {rebuild:.1} s\n",
+        "restart: {:?} in {:.2} s ({} entries, saved file {size_mb:.0} MB); a rebuild from SQLite took {rebuild:.1} s",
         how,
         t.elapsed().as_secs_f64(),
         m.len()
+    );
+    println!(
+        "index: {} hashes ({:.2} per picture), {:.1} MB heap, {:.1} bytes per stored hash\n",
+        m.indexed_hashes(),
+        m.indexed_hashes() as f64 / m.len().max(1) as f64,
+        m.index_heap_bytes() as f64 / 1e6,
+        m.index_heap_bytes() as f64 / m.indexed_hashes().max(1) as f64
     );
 }
 

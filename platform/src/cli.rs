@@ -106,7 +106,8 @@ pub struct MatchArgs {
     /// Files or directories (recursively).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Search only each picture's own PDQ (no dihedral variants, no border trimming).
+    /// Search only each picture's own PDQ (no dihedral variants, no border trimming,
+    /// no estimated variants, no `bar-cut-20`).
     #[arg(long)]
     pub no_expand: bool,
     /// Match videos by exact hashes only (no ffmpeg).

@@ -19,11 +19,22 @@
 //! These last four come from the PDQ's own 64×64 buffer, so they cost no extra
 //! pass over the pixels: a small matrix product and an index search each.
 //!
+//! * `bar-cut-20`: when that bar lies along the top or the bottom and is no deeper
+//!   than [`EDGE_CUT_PERCENT`] % of the picture, the picture with exactly that
+//!   share of rows removed from that edge ([`bar_cut`]), re-hashed. The phone lists
+//!   the same cut of the original (`takedown_fingerprint::hashing::cuts`, ADR
+//!   0410), and the bar hides nothing the cut keeps, so this query is the listed
+//!   cut up to re-encoding. One more PDQ pass over the kept rows, only when such a
+//!   bar is found.
+//!
 //! Variant names: `original`, `rotate90`, `rotate180`, `rotate270`, `flipx`,
 //! `flipy`, `flipplus1`, `flipminus1`, and the same prefixed with `trimmed+`
 //! (`trimmed` alone for the trimmed picture as is), then `bar-filled`,
-//! `uncrop-2`, `uncrop-3.5`, `uncrop-5`.
+//! `bar-cut-20`, `uncrop-2`, `uncrop-3.5`, `uncrop-5`.
 
+use takedown_protocol::{CutEdge, EDGE_CUT_PERCENT, edge_cut_rows};
+
+use crate::fingerprint::hashing::cuts::kept_rows;
 use crate::fingerprint::hashing::pdq::{self, PdqDigest};
 use crate::fingerprint::media::RgbImage;
 use crate::matcher::QueryPdq;
@@ -56,6 +67,9 @@ pub struct ExpandOptions {
     pub fill_bar: bool,
     /// Search the `uncrop-*` variants (the query as the centre of a cropped original).
     pub uncrop: bool,
+    /// Search `bar-cut-20` (the listed edge cut the query's top or bottom bar
+    /// falls in, [`bar_cut`]).
+    pub bar_cut: bool,
 }
 
 impl Default for ExpandOptions {
@@ -67,6 +81,7 @@ impl Default for ExpandOptions {
             max_outliers: 0.02,
             fill_bar: true,
             uncrop: true,
+            bar_cut: true,
         }
     }
 }
@@ -79,6 +94,7 @@ impl ExpandOptions {
             trim: false,
             fill_bar: false,
             uncrop: false,
+            bar_cut: false,
             ..Self::default()
         }
     }
@@ -124,25 +140,68 @@ pub fn query_variants(rgb: &RgbImage, opts: &ExpandOptions) -> Vec<QueryPdq> {
     let Some(grid) = grid else {
         return out;
     };
+    let bar = (opts.fill_bar || opts.bar_cut)
+        .then(|| edge_bar(rgb, opts.tolerance, opts.max_outliers))
+        .flatten();
     let quality = d.pdq.quality;
-    let mut push = |variant: &str, dct: [[f32; 16]; 16]| {
-        out.push(QueryPdq {
-            variant: variant.to_string(),
-            hash: pdq::hash_from_dct(&dct).0,
-            quality,
-        });
+    let estimated = |variant: &str, dct: [[f32; 16]; 16]| QueryPdq {
+        variant: variant.to_string(),
+        hash: pdq::hash_from_dct(&dct).0,
+        quality,
     };
     if opts.fill_bar
-        && let Some(bar) = edge_bar(rgb, opts.tolerance, opts.max_outliers)
+        && let Some(bar) = bar
     {
-        push("bar-filled", estimate::bar_filled(&grid, bar, w, h));
+        out.push(estimated(
+            "bar-filled",
+            estimate::bar_filled(&grid, bar, w, h),
+        ));
+    }
+    if opts.bar_cut
+        && let Some(bar) = bar
+        && let Some(q) = bar_cut(rgb, bar)
+    {
+        out.push(q);
     }
     if opts.uncrop {
         for (name, margin) in UNCROP_MARGINS {
-            push(name, estimate::uncropped(&grid, margin));
+            out.push(estimated(name, estimate::uncropped(&grid, margin)));
         }
     }
     out
+}
+
+/// Name of the [`bar_cut`] variant: `bar-cut-20`.
+pub fn bar_cut_name() -> String {
+    format!("bar-cut-{EDGE_CUT_PERCENT}")
+}
+
+/// The `bar-cut-20` query of a picture with `bar` (found by [`edge_bar`]): when
+/// the bar lies along the top or the bottom and is at most
+/// [`edge_cut_rows`]`(height, EDGE_CUT_PERCENT)` rows deep, the PDQ of the picture
+/// with exactly those rows removed from that edge ([`kept_rows`], the definition
+/// the phone lists its edge cuts by), with its own quality. `None` for a bar on
+/// a side, a deeper bar, or a picture too small to cut.
+pub fn bar_cut(rgb: &RgbImage, bar: Bar) -> Option<QueryPdq> {
+    let edge = match bar.edge {
+        Edge::Top => CutEdge::Top,
+        Edge::Bottom => CutEdge::Bottom,
+        Edge::Left | Edge::Right => return None,
+    };
+    let (w, h) = (rgb.width as usize, rgb.height as usize);
+    if bar.lines > edge_cut_rows(rgb.height, EDGE_CUT_PERCENT) as usize
+        || w < pdq::MIN_DIMENSION
+        || rgb.data.len() < w * h * 3
+    {
+        return None;
+    }
+    let (start, end) = kept_rows(edge, h)?;
+    let d = pdq::pdq_from_pixels(&rgb.data[start * w * 3..], w, end - start, 3, w * 3);
+    Some(QueryPdq {
+        variant: bar_cut_name(),
+        hash: d.pdq.hash.0,
+        quality: d.pdq.quality,
+    })
 }
 
 /// The `uncrop-*` variants: the share of each side an original is assumed to have
@@ -670,6 +729,19 @@ mod tests {
         }
     }
 
+    fn jpeg(img: &RgbImage) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+            .encode(
+                &img.data,
+                img.width,
+                img.height,
+                image::ExtendedColorType::Rgb8,
+            )
+            .expect("encode");
+        out
+    }
+
     fn pdq_of(img: &RgbImage) -> crate::fingerprint::hashing::PdqHash {
         pdq::pdq_from_rgb(&img.data, img.width as usize, img.height as usize)
             .pdq
@@ -714,6 +786,72 @@ mod tests {
         assert!(
             filled_sum < plain_sum,
             "bar-filled {filled_sum} bits in all, captioned {plain_sum}"
+        );
+    }
+
+    /// With a black bar over the bottom (or top) 5–18 % of a picture, `bar-cut-20`
+    /// is the listed cut of the original (as the phone hashes it) up to the bar's
+    /// JPEG-free edge: within a few bits, far nearer than the captioned picture is
+    /// to the original. No `bar-cut` query without a bar, for a side bar, or for a
+    /// bar deeper than 20 %.
+    #[test]
+    fn bar_cut_lands_on_the_listed_cut_of_the_original() {
+        use crate::fingerprint::hashing::cuts::edge_cuts_from_rgb;
+        let mut worst = 0;
+        for seed in 21..=26 {
+            let (w, h) = (330, 260);
+            let orig = smooth(w, h, seed);
+            let listed = edge_cuts_from_rgb(&orig.data, w, h);
+            assert_eq!(listed.len(), 2);
+            let plain = query_variants(&orig, &ExpandOptions::default());
+            assert!(variant(&plain, &bar_cut_name()).is_none());
+            for (pct, top) in [(12, false), (5, true), (18, false), (16, true)] {
+                let mut cap = orig.clone();
+                let bar = h * pct / 100;
+                let rows = if top { 0..bar } else { h - bar..h };
+                for y in rows {
+                    cap.data[y * w * 3..(y + 1) * w * 3].fill(0);
+                }
+                let want = listed[usize::from(!top)];
+                assert_eq!(want.edge, if top { CutEdge::Top } else { CutEdge::Bottom });
+                // The same pixels: exactly the listed cut.
+                let vs = query_variants(&cap, &ExpandOptions::default());
+                let q = variant(&vs, "bar-cut-20").expect("bar-cut-20");
+                assert_eq!(distance(&want.pdq.hash, q), 0);
+                // Re-encoded as a JPEG (quality 85), as an upload would be.
+                let jpeg = jpeg(&cap);
+                let dec =
+                    crate::fingerprint::media::decode(&jpeg, &Default::default()).expect("decode");
+                let vs = query_variants(&dec.rgb, &ExpandOptions::default());
+                let q = variant(&vs, "bar-cut-20").expect("bar-cut-20 of the JPEG");
+                let d = distance(&want.pdq.hash, q);
+                let at = if top { "top" } else { "bottom" };
+                eprintln!(
+                    "seed {seed}, {pct} % {at}: bar-cut-20 of the JPEG {d} bits from the cut"
+                );
+                worst = worst.max(d);
+                assert!(
+                    variant(&query_variants(&cap, &ExpandOptions::none()), "bar-cut-20").is_none()
+                );
+            }
+            // Deeper than the cut: not this query.
+            let mut deep = orig.clone();
+            deep.data[(h - h * 25 / 100) * w * 3..].fill(0);
+            assert!(edge_bar(&deep, 24, 0.02).is_some());
+            let vs = query_variants(&deep, &ExpandOptions::default());
+            assert!(variant(&vs, "bar-cut-20").is_none());
+            // A side bar: not this query either.
+            let mut side = orig.clone();
+            for y in 0..h {
+                side.data[(y * w + w - 40) * 3..(y + 1) * w * 3].fill(0);
+            }
+            let vs = query_variants(&side, &ExpandOptions::default());
+            assert!(variant(&vs, "bar-filled").is_some());
+            assert!(variant(&vs, "bar-cut-20").is_none());
+        }
+        assert!(
+            worst <= 8,
+            "bar-cut-20 up to {worst} bits from the listed cut"
         );
     }
 

@@ -7,6 +7,10 @@
 //!   usable frames (quality ≥ 50, distinct) are within distance 31 of some frame of
 //!   that item. Video frames live in the same index as pictures, under frame keys
 //!   ([`frame_key`]) that map back to the item.
+//! * Edge cuts (ADR 0410): a listed picture's PDQ with its top or bottom 20 %
+//!   removed is indexed under a cut key ([`cut_key`]) that maps back to the
+//!   item; a hit on a cut is a hit on the item, and [`Hit::listed`] says which
+//!   listed hash matched.
 //! * Query expansion (on by default, [`crate::expand`]): each query picture is also
 //!   searched as its 8 dihedral variants and with uniform borders trimmed; a hit
 //!   reports the variant that matched and its distance.
@@ -15,7 +19,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use takedown_protocol::{self as p, ItemKind};
+use takedown_protocol::{self as p, CutEdge, ItemKind};
 
 use crate::index::{Hash, PdqIndex};
 use crate::store::{Change, Entry, Store};
@@ -54,6 +58,15 @@ pub struct Hit {
     /// vPDQ only: percentage of the query's usable frames that matched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched_percent: Option<f64>,
+    /// PDQ only: which listed hash of the item matched: `picture` (its own PDQ)
+    /// or one of its edge cuts (`cut-top-20`, `cut-bottom-20`; [`listed_name`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed: Option<String>,
+}
+
+/// The name [`Hit::listed`] gives a listed edge cut: `cut-<edge>-<percent>`.
+pub fn listed_name(edge: CutEdge) -> String {
+    format!("cut-{}-{}", edge.as_str(), p::EDGE_CUT_PERCENT)
 }
 
 /// A query PDQ with the name of the variant it comes from.
@@ -72,17 +85,47 @@ const FRAME_FLAG: u64 = 1 << 63;
 /// Bits of the frame number within a frame key (8192 > the 7200 frames a video may have).
 const FRAME_BITS: u32 = 13;
 
+/// Slots of a frame key from which on the key is a picture's edge cut, not a
+/// frame (no video has this many frames: [`p::MAX_FRAMES_PER_VIDEO`]).
+const CUT_SLOTS_FROM: u64 = 8176;
+const _: () = assert!(p::MAX_FRAMES_PER_VIDEO < CUT_SLOTS_FROM as usize);
+
 /// Index id of frame `idx` of video `item_id`.
 pub fn frame_key(item_id: i64, idx: usize) -> u64 {
     FRAME_FLAG | ((item_id as u64) << FRAME_BITS) | idx as u64
 }
 
-/// The item of an index id, and whether it is a frame.
-fn item_of(key: u64) -> (i64, bool) {
-    if key & FRAME_FLAG != 0 {
-        (((key & !FRAME_FLAG) >> FRAME_BITS) as i64, true)
-    } else {
-        (key as i64, false)
+/// Index id of the edge cut of picture `item_id` that removes `edge`: a frame
+/// key whose slot is beyond any frame ([`CUT_SLOTS_FROM`] + the edge's code).
+pub fn cut_key(item_id: i64, edge: CutEdge) -> u64 {
+    FRAME_FLAG | ((item_id as u64) << FRAME_BITS) | (CUT_SLOTS_FROM + u64::from(edge.code()))
+}
+
+/// What an index id stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    /// A picture's own PDQ.
+    Picture(i64),
+    /// A video frame.
+    Frame(i64),
+    /// A picture's edge cut.
+    Cut(i64, CutEdge),
+}
+
+/// The item of an index id, and what kind of hash it is.
+fn key_of(key: u64) -> Key {
+    if key & FRAME_FLAG == 0 {
+        return Key::Picture(key as i64);
+    }
+    let item = ((key & !FRAME_FLAG) >> FRAME_BITS) as i64;
+    let slot = key & ((1 << FRAME_BITS) - 1);
+    match slot
+        .checked_sub(CUT_SLOTS_FROM)
+        .and_then(|c| u8::try_from(c).ok())
+        .and_then(CutEdge::from_code)
+    {
+        Some(edge) => Key::Cut(item, edge),
+        None => Key::Frame(item),
     }
 }
 
@@ -93,6 +136,15 @@ struct ItemInfo {
     sha256: [u8; 32],
     in_index: bool,
     frame_keys: Vec<u64>,
+    /// Edge cuts in the index, one bit per [`CutEdge::code`].
+    cut_edges: u8,
+}
+
+/// The edges whose bit is set in a [`ItemInfo::cut_edges`] mask.
+fn cut_edges_of(mask: u8) -> impl Iterator<Item = CutEdge> {
+    CutEdge::ALL
+        .into_iter()
+        .filter(move |e| mask & (1 << e.code()) != 0)
 }
 
 /// A write to the PDQ index, recorded while a background compaction runs so it can
@@ -378,6 +430,19 @@ impl Matcher {
             }
             _ => false,
         };
+        let mut cut_edges = 0u8;
+        if e.kind == ItemKind::Image {
+            for c in &e.edge_cuts {
+                let bit = 1u8 << c.edge.code();
+                if c.percent == p::EDGE_CUT_PERCENT
+                    && c.pdq.quality >= p::PDQ_MIN_QUALITY
+                    && cut_edges & bit == 0
+                {
+                    to_index(cut_key(e.item_id, c.edge), &c.pdq.hash);
+                    cut_edges |= bit;
+                }
+            }
+        }
         let mut frame_keys = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (i, f) in e.frames.iter().enumerate() {
@@ -397,6 +462,7 @@ impl Matcher {
                 sha256: e.sha256,
                 in_index,
                 frame_keys,
+                cut_edges,
             },
         );
     }
@@ -412,6 +478,9 @@ impl Matcher {
         for k in &info.frame_keys {
             self.index_remove(*k);
         }
+        for edge in cut_edges_of(info.cut_edges) {
+            self.index_remove(cut_key(item_id, edge));
+        }
         drop_id(&mut self.md5, &info.md5, item_id);
         drop_id(&mut self.sha256, &info.sha256, item_id);
     }
@@ -426,9 +495,14 @@ impl Matcher {
         self.items.is_empty()
     }
 
-    /// Number of hashes in the PDQ index (pictures and video frames).
+    /// Number of hashes in the PDQ index (pictures, their edge cuts and video frames).
     pub fn indexed_hashes(&self) -> usize {
         self.index.len()
+    }
+
+    /// Heap bytes the PDQ index holds (rows, multi-index tables, tombstones).
+    pub fn index_heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
     }
 
     fn kind(&self, item_id: i64) -> ItemKind {
@@ -450,41 +524,50 @@ impl Matcher {
                     distance: 0,
                     variant: None,
                     matched_percent: None,
+                    listed: None,
                 });
             }
         }
         hits
     }
 
-    /// Listed pictures within the PDQ rule of any query variant: one hit per item,
-    /// the variant with the smallest distance (the earlier variant on ties).
+    /// Listed pictures within the PDQ rule of any query variant, against the
+    /// picture's own PDQ or one of its edge cuts: one hit per item, the smallest
+    /// distance (on ties the earlier variant, then the picture before its cuts).
     /// Query variants of quality below 50 are not searched.
     pub fn match_pdq(&self, queries: &[QueryPdq]) -> Vec<Hit> {
-        let mut best: HashMap<i64, (u32, usize)> = HashMap::new();
+        // Per item: (distance, query variant, listed hash: 0 picture, else the
+        // cut's edge code).
+        let mut best: HashMap<i64, (u32, usize, u8)> = HashMap::new();
         for (qi, q) in queries.iter().enumerate() {
             if q.quality < p::PDQ_MIN_QUALITY {
                 continue;
             }
             for m in self.index.search(&q.hash, p::PDQ_MATCH_DISTANCE) {
-                let (item, is_frame) = item_of(m.id);
-                if is_frame {
-                    continue;
-                }
-                let e = best.entry(item).or_insert((m.distance, qi));
-                if (m.distance, qi) < *e {
-                    *e = (m.distance, qi);
+                let (item, listed) = match key_of(m.id) {
+                    Key::Picture(item) => (item, 0),
+                    Key::Cut(item, edge) => (item, edge.code()),
+                    Key::Frame(_) => continue,
+                };
+                let this = (m.distance, qi, listed);
+                let e = best.entry(item).or_insert(this);
+                if this < *e {
+                    *e = this;
                 }
             }
         }
         let mut hits: Vec<Hit> = best
             .into_iter()
-            .map(|(item_id, (distance, qi))| Hit {
+            .map(|(item_id, (distance, qi, listed))| Hit {
                 item_id,
                 kind: ItemKind::Image,
                 hash: HashKind::Pdq,
                 distance,
                 variant: Some(queries[qi].variant.clone()),
                 matched_percent: None,
+                listed: Some(
+                    CutEdge::from_code(listed).map_or_else(|| "picture".to_string(), listed_name),
+                ),
             })
             .collect();
         hits.sort_by_key(|h| (h.distance, h.item_id));
@@ -508,8 +591,7 @@ impl Matcher {
         for q in &usable {
             let mut best_here: HashMap<i64, u32> = HashMap::new();
             for m in self.index.search(q, p::PDQ_MATCH_DISTANCE) {
-                let (item, is_frame) = item_of(m.id);
-                if is_frame {
+                if let Key::Frame(item) = key_of(m.id) {
                     best_here.entry(item).or_insert(m.distance);
                 }
             }
@@ -531,6 +613,7 @@ impl Matcher {
                     distance: worst,
                     variant: None,
                     matched_percent: Some(pct),
+                    listed: None,
                 })
             })
             .collect();
@@ -547,7 +630,7 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{FrameValue, PdqValue};
+    use crate::store::{EdgeCutValue, FrameValue, PdqValue};
 
     fn h(bits: &[usize]) -> Hash {
         let mut x = [0u8; 32];
@@ -566,6 +649,223 @@ mod tests {
             sha256: [id as u8; 32],
             pdq: Some(PdqValue { hash, quality }),
             frames: vec![],
+            edge_cuts: vec![],
+        }
+    }
+
+    fn with_cuts(mut e: Entry, cuts: &[(CutEdge, Hash, u8)]) -> Entry {
+        e.edge_cuts = cuts
+            .iter()
+            .map(|&(edge, hash, quality)| EdgeCutValue {
+                edge,
+                percent: p::EDGE_CUT_PERCENT,
+                pdq: PdqValue { hash, quality },
+            })
+            .collect();
+        e
+    }
+
+    /// A small xorshift generator (the tests below are seeded properties).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn hash(&mut self) -> Hash {
+            let mut x = [0u8; 32];
+            for c in x.chunks_mut(8) {
+                c.copy_from_slice(&self.next().to_le_bytes());
+            }
+            x
+        }
+    }
+
+    fn flip(h: &Hash, bits: &[usize]) -> Hash {
+        let mut x = *h;
+        for &b in bits {
+            x[31 - b / 8] ^= 1 << (b % 8);
+        }
+        x
+    }
+
+    #[test]
+    fn a_cut_key_maps_back_to_its_item_and_edge() {
+        for id in [1, 2, 77, super::super::sync::MAX_ITEM_ID] {
+            for edge in CutEdge::ALL {
+                assert_eq!(key_of(cut_key(id, edge)), Key::Cut(id, edge));
+            }
+            assert_eq!(key_of(frame_key(id, 0)), Key::Frame(id));
+            assert_eq!(
+                key_of(frame_key(id, p::MAX_FRAMES_PER_VIDEO - 1)),
+                Key::Frame(id)
+            );
+            assert_eq!(key_of(id as u64), Key::Picture(id));
+        }
+        assert_eq!(listed_name(CutEdge::Top), "cut-top-20");
+        assert_eq!(listed_name(CutEdge::Bottom), "cut-bottom-20");
+    }
+
+    #[test]
+    fn a_cut_hit_is_a_hit_on_the_item_once_with_the_best_distance() {
+        let mut r = Rng(7);
+        let (pic, top, bottom) = (r.hash(), r.hash(), r.hash());
+        let mut m = Matcher::new();
+        m.upsert(&with_cuts(
+            image(5, pic, 90),
+            &[(CutEdge::Top, top, 80), (CutEdge::Bottom, bottom, 40)],
+        ));
+        // The weak bottom cut is not indexed.
+        assert_eq!(m.indexed_hashes(), 2);
+        let hits = m.match_pdq(&q(flip(&top, &[1, 2, 3]), 90));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(
+            (hits[0].item_id, hits[0].distance, hits[0].listed.as_deref()),
+            (5, 3, Some("cut-top-20"))
+        );
+        assert!(m.match_pdq(&q(bottom, 90)).is_empty());
+        // Two variants: one near the picture, one nearer the cut: one hit, the cut.
+        let both = vec![
+            QueryPdq {
+                variant: "original".into(),
+                hash: flip(&pic, &[1, 2, 3, 4]),
+                quality: 90,
+            },
+            QueryPdq {
+                variant: "bar-cut-20".into(),
+                hash: flip(&top, &[9]),
+                quality: 90,
+            },
+        ];
+        let hits = m.match_pdq(&both);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(
+            (
+                hits[0].distance,
+                hits[0].variant.as_deref(),
+                hits[0].listed.as_deref()
+            ),
+            (1, Some("bar-cut-20"), Some("cut-top-20"))
+        );
+        let json = serde_json::to_value(&hits[0]).unwrap();
+        assert_eq!(json["listed"], "cut-top-20");
+        let hits = m.match_pdq(&q(pic, 90));
+        assert_eq!(hits[0].listed.as_deref(), Some("picture"));
+        // Exact hits name no listed PDQ.
+        let exact = serde_json::to_value(&m.match_exact(&[5; 16], &[0; 32])[0]).unwrap();
+        assert!(exact.get("listed").is_none());
+        // A replacement without cuts drops the cut keys; a video never has any.
+        m.upsert(&image(5, pic, 90));
+        assert!(m.match_pdq(&q(top, 90)).is_empty());
+        assert_eq!(m.indexed_hashes(), 1);
+        let mut video = with_cuts(image(6, r.hash(), 90), &[(CutEdge::Top, top, 90)]);
+        video.kind = ItemKind::Video;
+        video.pdq = None;
+        m.upsert(&video);
+        assert!(m.match_pdq(&q(top, 90)).is_empty());
+    }
+
+    #[test]
+    fn a_saved_matcher_of_the_format_before_cuts_is_rebuilt_not_read() {
+        let mut r = Rng(3);
+        let mut m = Matcher::new();
+        m.upsert(&with_cuts(
+            image(1, r.hash(), 90),
+            &[(CutEdge::Top, r.hash(), 90)],
+        ));
+        m.position = Some(Position {
+            cursor: 1,
+            applied: 1,
+        });
+        let mut bytes = snapshot::encode(&m).unwrap();
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SNAPSHOT_FILE);
+        snapshot::write_atomically(&path, &bytes).unwrap();
+        assert_eq!(
+            snapshot::load(&path).err().as_deref(),
+            Some("saved matcher has version 1")
+        );
+        // A cut mask with an unknown edge bit is damage, not a guess.
+        let mut bytes = snapshot::encode(&m).unwrap();
+        // Header 36 bytes, then item id (8), kind (1), in_index (1), cut edges.
+        assert_eq!(bytes[36 + 10], 1 << CutEdge::Top.code());
+        bytes[36 + 10] |= 1 << 5;
+        snapshot::write_atomically(&path, &bytes).unwrap();
+        assert!(snapshot::load(&path).is_err());
+    }
+
+    /// Random upserts (pictures with and without cuts) and withdrawals: every
+    /// listed hash of an item on the list matches that item (its own PDQ as
+    /// `picture`, each cut as its cut), hashes of withdrawn or replaced entries
+    /// match nothing, the index
+    /// holds exactly the listed hashes of quality ≥ 50, and the saved form loads
+    /// into a matcher that answers the same.
+    #[test]
+    fn cut_keys_follow_upserts_withdrawals_and_the_saved_form() {
+        for seed in 1..=20u64 {
+            let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut m = Matcher::new();
+            let mut model: HashMap<i64, Entry> = HashMap::new();
+            let mut gone: Vec<Entry> = Vec::new();
+            for _ in 0..60 {
+                let id = (r.next() % 25) as i64 + 1;
+                if r.next().is_multiple_of(4) {
+                    m.remove(id);
+                    if let Some(e) = model.remove(&id) {
+                        gone.push(e);
+                    }
+                    continue;
+                }
+                let mut cuts = Vec::new();
+                for edge in CutEdge::ALL {
+                    if !r.next().is_multiple_of(3) {
+                        cuts.push((edge, r.hash(), 30 + (r.next() % 70) as u8));
+                    }
+                }
+                let e = with_cuts(image(id, r.hash(), 90), &cuts);
+                m.upsert(&e);
+                gone.extend(model.insert(id, e));
+            }
+            let expect_keys: usize = model
+                .values()
+                .map(|e| 1 + e.edge_cuts.iter().filter(|c| c.pdq.quality >= 50).count())
+                .sum();
+            assert_eq!(m.indexed_hashes(), expect_keys, "seed {seed}");
+            m.position = Some(Position {
+                cursor: 9,
+                applied: 9,
+            });
+            let bytes = snapshot::encode(&m).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(SNAPSHOT_FILE);
+            snapshot::write_atomically(&path, &bytes).unwrap();
+            let loaded = snapshot::load(&path).unwrap();
+            assert_eq!(loaded.indexed_hashes(), expect_keys);
+            for mm in [&m, &loaded] {
+                for e in model.values() {
+                    let mut listed = vec![(e.pdq.unwrap().hash, "picture".to_string())];
+                    for c in e.edge_cuts.iter().filter(|c| c.pdq.quality >= 50) {
+                        listed.push((c.pdq.hash, listed_name(c.edge)));
+                    }
+                    for (hash, name) in listed {
+                        let hits = mm.match_pdq(&q(hash, 90));
+                        assert_eq!(hits.len(), 1, "seed {seed}: random hashes are far apart");
+                        assert_eq!(hits[0].item_id, e.item_id);
+                        assert_eq!(hits[0].listed.as_deref(), Some(name.as_str()));
+                    }
+                }
+                // Withdrawn or replaced: none of its hashes is listed any more.
+                for e in &gone {
+                    let mut all = vec![e.pdq.unwrap().hash];
+                    all.extend(e.edge_cuts.iter().map(|c| c.pdq.hash));
+                    for hash in all {
+                        assert!(mm.match_pdq(&q(hash, 90)).is_empty(), "seed {seed}");
+                    }
+                }
+            }
         }
     }
 
@@ -620,6 +920,7 @@ mod tests {
             sha256: [0; 32],
             pdq: None,
             frames: frames(&f[..4]),
+            edge_cuts: vec![],
         });
         // A picture with the first frame's hash is not a video match, and vice versa.
         m.upsert(&image(8, f[0], 90));

@@ -1,7 +1,9 @@
 //! The HTTP sidecar an upload pipeline calls: `takedown-platform serve`.
 //!
 //! * `POST /v1/match` with the upload's bytes (bounded size, decoding limits):
-//!   exact hashes and PDQ with query expansion.
+//!   exact hashes and PDQ with query expansion (incl. `bar-cut-20` against the
+//!   listed edge cuts). Each hit says which query variant matched (`variant`) and,
+//!   for PDQ, which listed hash (`listed`: `picture`, `cut-top-20`, `cut-bottom-20`).
 //! * `POST /v1/match/fingerprints` with fingerprints as JSON
 //!   (`{"md5","sha256","pdq","quality","frames":[{"pdq","quality"}]}`, all optional).
 //! * `POST /v1/feedback` `{"item_id","outcome","reference"?,"event_id"?}`: queued in

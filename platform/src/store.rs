@@ -5,16 +5,19 @@
 //! with the new cursor (see `docs/adr/0403-platform-sync.md`), so after a crash the
 //! file holds either the whole page and its cursor or neither. Withdrawn items
 //! keep only a tombstone (item id, kind, state): their fingerprints are deleted.
+//! A picture's edge cuts (`docs/adr/0410-edge-cuts.md`) live in `edge_cuts`,
+//! replaced with the entry and deleted with its withdrawal.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use takedown_protocol::{ItemKind, Outcome};
+use takedown_protocol::{CutEdge, ItemKind, Outcome};
 
 use crate::error::{Error, Result};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -57,7 +60,20 @@ CREATE TABLE feedback (
     last_error TEXT
 ) STRICT;
 CREATE INDEX feedback_pending ON feedback (state, created_at);
-"#];
+"#,
+    // 2: edge cuts of pictures (ADR 0410). Existing lists have none until the
+    // service sends them; entries synced before keep working unchanged.
+    r#"
+CREATE TABLE edge_cuts (
+    item_id INTEGER NOT NULL REFERENCES entries (item_id) ON DELETE CASCADE,
+    edge INTEGER NOT NULL CHECK (edge IN (1, 2)),
+    percent INTEGER NOT NULL CHECK (percent BETWEEN 1 AND 99),
+    pdq BLOB NOT NULL CHECK (length(pdq) = 32),
+    quality INTEGER NOT NULL CHECK (quality BETWEEN 0 AND 100),
+    PRIMARY KEY (item_id, edge, percent)
+) STRICT, WITHOUT ROWID;
+"#,
+];
 
 /// One PDQ hash with its quality.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,6 +100,19 @@ pub struct FrameValue {
     pub pdq: PdqValue,
 }
 
+/// A listed edge cut of a picture: the PDQ of the picture with `percent` % of
+/// its rows removed from `edge` (`takedown_protocol::EdgeCut`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EdgeCutValue {
+    /// The edge removed.
+    pub edge: CutEdge,
+    /// Share of the rows removed (the kit keeps only
+    /// [`takedown_protocol::EDGE_CUT_PERCENT`]).
+    pub percent: u8,
+    /// PDQ and quality of what is left.
+    pub pdq: PdqValue,
+}
+
 /// An active entry of the list.
 #[derive(Clone, PartialEq)]
 pub struct Entry {
@@ -101,6 +130,8 @@ pub struct Entry {
     pub pdq: Option<PdqValue>,
     /// vPDQ frames (videos).
     pub frames: Vec<FrameValue>,
+    /// Edge cuts (pictures whose phone listed them), at most one per edge.
+    pub edge_cuts: Vec<EdgeCutValue>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -110,6 +141,7 @@ impl std::fmt::Debug for Entry {
             .field("seq", &self.seq)
             .field("kind", &self.kind)
             .field("frames", &self.frames.len())
+            .field("edge_cuts", &self.edge_cuts.len())
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +193,8 @@ pub struct Stats {
     pub active: i64,
     /// Withdrawn items (tombstones).
     pub withdrawn: i64,
+    /// Edge cuts listed for active pictures (ADR 0410).
+    pub edge_cuts: i64,
     /// Sync records applied (additions and withdrawals), over all time.
     pub applied: i64,
     /// Malformed sync records skipped, over all time.
@@ -324,9 +358,26 @@ impl Store {
                             f.pdq.quality
                         ])?;
                     }
+                    tx.prepare_cached("DELETE FROM edge_cuts WHERE item_id = ?")?
+                        .execute([e.item_id])?;
+                    let mut ins = tx.prepare_cached(
+                        "INSERT INTO edge_cuts (item_id, edge, percent, pdq, quality) \
+                         VALUES (?, ?, ?, ?, ?)",
+                    )?;
+                    for c in &e.edge_cuts {
+                        ins.execute(params![
+                            e.item_id,
+                            c.edge.code(),
+                            c.percent,
+                            &c.pdq.hash[..],
+                            c.pdq.quality
+                        ])?;
+                    }
                 }
                 Change::Remove { item_id, seq } => {
                     tx.prepare_cached("DELETE FROM frames WHERE item_id = ?")?
+                        .execute([item_id])?;
+                    tx.prepare_cached("DELETE FROM edge_cuts WHERE item_id = ?")?
                         .execute([item_id])?;
                     // A withdrawal of an item never seen (or already dropped) leaves a
                     // tombstone of unknown kind as 'image'; it holds no fingerprints.
@@ -361,6 +412,36 @@ impl Store {
         let mut frames = self
             .conn
             .prepare("SELECT t, pdq, quality FROM frames WHERE item_id = ? ORDER BY idx")?;
+        // Edge cuts are read in one pass beside the entries (both in item id
+        // order), not one query per picture.
+        let mut cut_st = self.conn.prepare(
+            "SELECT item_id, edge, percent, pdq, quality FROM edge_cuts ORDER BY item_id, edge, percent",
+        )?;
+        let mut cut_rows = cut_st.query([])?;
+        let mut next_cut = || -> Result<Option<(i64, EdgeCutValue)>> {
+            let Some(r) = cut_rows.next()? else {
+                return Ok(None);
+            };
+            let edge = CutEdge::from_code(r.get(1)?).ok_or_else(|| {
+                rusqlite::Error::InvalidColumnType(
+                    1,
+                    "unknown edge".into(),
+                    rusqlite::types::Type::Integer,
+                )
+            })?;
+            Ok(Some((
+                r.get(0)?,
+                EdgeCutValue {
+                    edge,
+                    percent: r.get(2)?,
+                    pdq: PdqValue {
+                        hash: blob::<32>(r.get(3)?)?,
+                        quality: r.get(4)?,
+                    },
+                },
+            )))
+        };
+        let mut cut = next_cut()?;
         let mut st = self.conn.prepare(
             "SELECT item_id, seq, kind, md5, sha256, pdq, quality FROM entries \
              WHERE state = 'active' ORDER BY item_id",
@@ -393,6 +474,16 @@ impl Store {
             } else {
                 Vec::new()
             };
+            let mut edge_cuts = Vec::new();
+            while let Some((id, c)) = cut {
+                if id > item_id {
+                    break;
+                }
+                if id == item_id {
+                    edge_cuts.push(c);
+                }
+                cut = next_cut()?;
+            }
             f(Entry {
                 item_id,
                 seq: r.get(1)?,
@@ -401,6 +492,7 @@ impl Store {
                 sha256: blob::<32>(r.get(4)?)?,
                 pdq,
                 frames,
+                edge_cuts,
             });
         }
         Ok(())
@@ -427,6 +519,7 @@ impl Store {
             cursor: get_meta(c, "cursor")?,
             active: count("SELECT count(*) FROM entries WHERE state = 'active'")?,
             withdrawn: count("SELECT count(*) FROM entries WHERE state = 'withdrawn'")?,
+            edge_cuts: count("SELECT count(*) FROM edge_cuts")?,
             applied: get_meta(c, "applied")?,
             malformed: get_meta(c, "malformed")?,
             feedback_pending: count("SELECT count(*) FROM feedback WHERE state = 'pending'")?,
@@ -546,7 +639,116 @@ mod tests {
                     quality: 90,
                 },
             }],
+            edge_cuts: vec![],
         }
+    }
+
+    fn picture(id: i64, seq: i64, cuts: &[CutEdge]) -> Entry {
+        Entry {
+            item_id: id,
+            seq,
+            kind: ItemKind::Image,
+            md5: [id as u8; 16],
+            sha256: [id as u8; 32],
+            pdq: Some(PdqValue {
+                hash: [id as u8; 32],
+                quality: 90,
+            }),
+            frames: vec![],
+            edge_cuts: cuts
+                .iter()
+                .map(|&edge| EdgeCutValue {
+                    edge,
+                    percent: takedown_protocol::EDGE_CUT_PERCENT,
+                    pdq: PdqValue {
+                        hash: [edge.code() + 10 * id as u8; 32],
+                        quality: 70 + edge.code(),
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn active(s: &Store) -> Vec<Entry> {
+        let mut seen = Vec::new();
+        s.for_each_active(|e| seen.push(e)).unwrap();
+        seen
+    }
+
+    #[test]
+    fn edge_cuts_are_stored_replaced_and_withdrawn_with_their_picture() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("list.sqlite3")).unwrap();
+        let (a, b, c) = (
+            picture(1, 1, &[CutEdge::Top, CutEdge::Bottom]),
+            picture(2, 2, &[]),
+            picture(3, 3, &[CutEdge::Bottom]),
+        );
+        s.apply_page(
+            0,
+            3,
+            &[
+                Change::Upsert(a.clone()),
+                Change::Upsert(b.clone()),
+                Change::Upsert(c.clone()),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(active(&s), vec![a.clone(), b.clone(), c.clone()]);
+        assert_eq!(s.stats().unwrap().edge_cuts, 3);
+        // A replacement replaces the cuts; a withdrawal deletes them.
+        let a2 = picture(1, 4, &[CutEdge::Top]);
+        s.apply_page(
+            3,
+            5,
+            &[
+                Change::Upsert(a2.clone()),
+                Change::Remove { item_id: 3, seq: 5 },
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(active(&s), vec![a2, b]);
+        assert_eq!(s.stats().unwrap().edge_cuts, 1);
+    }
+
+    #[test]
+    fn a_list_of_the_previous_schema_opens_and_takes_edge_cuts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.sqlite3");
+        // A kit database as the previous build left it: schema 1, one picture.
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO entries (item_id, kind, state, seq, md5, sha256, pdq, quality) \
+                 VALUES (7, 'image', 'active', 1, ?, ?, ?, 90)",
+                params![&[7u8; 16][..], &[7u8; 32][..], &[7u8; 32][..]],
+            )
+            .unwrap();
+            conn.execute(
+                "UPDATE meta SET value = 1 WHERE key IN ('cursor', 'applied')",
+                [],
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        let version: i64 = s
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let old = active(&s);
+        assert_eq!(old.len(), 1);
+        assert_eq!((old[0].item_id, old[0].edge_cuts.len()), (7, 0));
+        let with = picture(7, 2, &[CutEdge::Top, CutEdge::Bottom]);
+        s.apply_page(1, 2, &[Change::Upsert(with.clone())], &[])
+            .unwrap();
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(active(&s), vec![with]);
     }
 
     #[test]

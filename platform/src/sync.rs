@@ -4,7 +4,9 @@
 //! * Tolerant reader: the page and its entries ignore fields they do not know,
 //!   and each entry is parsed on its own from raw JSON; an entry that cannot be
 //!   used is logged (position, item id and the field to blame, never a value),
-//!   counted in the store and skipped. It never stops the sync.
+//!   counted in the store and skipped. It never stops the sync. A picture's edge
+//!   cuts of an edge or share this kit does not know are ignored; a known cut
+//!   with a bad hash or quality makes its entry malformed (ADR 0410).
 //! * Withdrawals drop the entry's fingerprints; the caller's `on_page` hook sees
 //!   every committed page, so an in-memory matcher is updated before the next match.
 //! * Transient failures (offline, timeouts, 5xx, 429) are retried with backoff and
@@ -19,7 +21,7 @@ use takedown_protocol as p;
 use crate::client::{Client, RetryPolicy, with_retries};
 use crate::error::{Error, Result};
 use crate::matcher::Position;
-use crate::store::{Change, Entry, FrameValue, Malformed, PdqValue, Store};
+use crate::store::{Change, EdgeCutValue, Entry, FrameValue, Malformed, PdqValue, Store};
 
 /// Largest item id the kit accepts (frame keys of the index need the bits above).
 pub const MAX_ITEM_ID: i64 = (1 << 50) - 1;
@@ -95,6 +97,55 @@ struct WireAdd {
     quality: Option<p::Quality>,
     #[serde(default)]
     frames: Option<Vec<WireFrame>>,
+    #[serde(default)]
+    edge_cuts: Option<Vec<WireCut>>,
+}
+
+/// An edge cut as listed. `pdq` and `quality` are read only for a cut this kit
+/// knows (edge and percent), so a future kind of cut is skipped whatever it holds.
+#[derive(Deserialize)]
+struct WireCut {
+    edge: String,
+    percent: u64,
+    #[serde(default)]
+    pdq: Option<Value>,
+    #[serde(default)]
+    quality: Option<Value>,
+}
+
+/// The edge cuts of an entry this kit uses (ADR 0410): cuts of an edge or a share
+/// it does not know are ignored (a newer service may list more); a known cut with
+/// a missing or invalid `pdq`/`quality`, or a second cut of one edge, is the
+/// entry's fault (the reason names the field).
+fn edge_cuts(cuts: Vec<WireCut>) -> std::result::Result<Vec<EdgeCutValue>, String> {
+    let mut out: Vec<EdgeCutValue> = Vec::with_capacity(cuts.len().min(2));
+    for (i, c) in cuts.into_iter().enumerate() {
+        let Some(edge) = p::CutEdge::ALL.into_iter().find(|e| e.as_str() == c.edge) else {
+            continue;
+        };
+        if c.percent != u64::from(p::EDGE_CUT_PERCENT) {
+            continue;
+        }
+        let hash = match c.pdq.as_ref().map(p::Pdq::deserialize) {
+            Some(Ok(h)) => h.0,
+            Some(Err(_)) => return Err(format!("edge_cuts[{i}].pdq: invalid")),
+            None => return Err(format!("edge_cuts[{i}].pdq: missing")),
+        };
+        let quality = match c.quality.as_ref().map(p::Quality::deserialize) {
+            Some(Ok(q)) => q.get(),
+            Some(Err(_)) => return Err(format!("edge_cuts[{i}].quality: invalid")),
+            None => return Err(format!("edge_cuts[{i}].quality: missing")),
+        };
+        if out.iter().any(|o| o.edge == edge) {
+            return Err(format!("edge_cuts[{i}].edge: listed twice"));
+        }
+        out.push(EdgeCutValue {
+            edge,
+            percent: p::EDGE_CUT_PERCENT,
+            pdq: PdqValue { hash, quality },
+        });
+    }
+    Ok(out)
 }
 
 /// A reason naming the field, never its value.
@@ -179,9 +230,13 @@ pub fn parse_entry(v: &Value, after: i64) -> std::result::Result<Change, Malform
             },
         })
         .collect();
+    let edge_cuts = edge_cuts(add.edge_cuts.unwrap_or_default()).map_err(bad)?;
     match kind {
         p::ItemKind::Image if !frames.is_empty() => {
             return Err(bad("frames: a picture has no frames".into()));
+        }
+        p::ItemKind::Video if !edge_cuts.is_empty() => {
+            return Err(bad("edge_cuts: a video has no edge cuts".into()));
         }
         p::ItemKind::Video if pdq.is_some() => {
             return Err(bad("pdq: a video has frames, not a PDQ".into()));
@@ -196,6 +251,7 @@ pub fn parse_entry(v: &Value, after: i64) -> std::result::Result<Change, Malform
         sha256: add.sha256.0,
         pdq,
         frames,
+        edge_cuts,
     }))
 }
 
@@ -351,6 +407,91 @@ mod tests {
         assert_eq!(
             parse_entry(&w, 0).unwrap(),
             Change::Remove { item_id: 9, seq: 6 }
+        );
+    }
+
+    fn with_cuts(cuts: Value) -> Value {
+        json!({"seq": 5, "op": "add", "item_id": 9, "kind": "image", "md5": H16,
+               "sha256": H32, "pdq": H32, "quality": 80, "edge_cuts": cuts})
+    }
+
+    #[test]
+    fn reads_known_edge_cuts_and_skips_unknown_ones() {
+        let h2 = "ff".repeat(32);
+        let v = with_cuts(json!([
+            {"edge": "top", "percent": 20, "pdq": H32, "quality": 61, "note": "new field"},
+            {"edge": "left", "percent": 20, "pdq": "not even hex", "quality": 60},
+            {"edge": "bottom", "percent": 35, "pdq": H32, "quality": 60},
+            {"edge": "bottom", "percent": 20, "pdq": h2, "quality": 77},
+        ]));
+        let Change::Upsert(e) = parse_entry(&v, 0).unwrap() else {
+            panic!("an add")
+        };
+        let got: Vec<(p::CutEdge, u8, u8, u8)> = e
+            .edge_cuts
+            .iter()
+            .map(|c| (c.edge, c.percent, c.pdq.quality, c.pdq.hash[0]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (p::CutEdge::Top, 20, 61, 0x00),
+                (p::CutEdge::Bottom, 20, 77, 0xff)
+            ]
+        );
+        // No cuts, or an explicit null: an entry of an older phone.
+        let mut old = with_cuts(Value::Null);
+        let Change::Upsert(e) = parse_entry(&old, 0).unwrap() else {
+            panic!("an add")
+        };
+        assert!(e.edge_cuts.is_empty());
+        old.as_object_mut().unwrap().remove("edge_cuts");
+        assert!(parse_entry(&old, 0).is_ok());
+    }
+
+    #[test]
+    fn a_bad_edge_cut_makes_the_entry_malformed() {
+        let bad_pdq = "zz".repeat(32);
+        let cases = [
+            (
+                json!([{"edge": "top", "percent": 20, "pdq": bad_pdq, "quality": 60}]),
+                "edge_cuts[0].pdq: invalid",
+            ),
+            (
+                json!([{"edge": "top", "percent": 20, "pdq": H32, "quality": 60},
+                       {"edge": "bottom", "percent": 20, "pdq": H32, "quality": 101}]),
+                "edge_cuts[1].quality: invalid",
+            ),
+            (
+                json!([{"edge": "bottom", "percent": 20, "quality": 60}]),
+                "edge_cuts[0].pdq: missing",
+            ),
+            (
+                json!([{"edge": "top", "percent": 20, "pdq": H32, "quality": 60},
+                       {"edge": "top", "percent": 20, "pdq": H32, "quality": 60}]),
+                "edge_cuts[1].edge: listed twice",
+            ),
+            (
+                json!([{"percent": 20, "pdq": H32, "quality": 60}]),
+                "edge: missing",
+            ),
+            (
+                json!([{"edge": "top", "percent": -20, "pdq": H32, "quality": 60}]),
+                "edge_cuts[0].percent: invalid",
+            ),
+            (json!({"edge": "top"}), "edge_cuts: invalid"),
+        ];
+        for (cuts, reason) in cases {
+            let m = parse_entry(&with_cuts(cuts), 0).unwrap_err();
+            assert_eq!(m.reason, reason);
+            assert_eq!((m.seq, m.item_id), (Some(5), Some(9)));
+        }
+        let video = json!({"seq": 5, "op": "add", "item_id": 9, "kind": "video", "md5": H16,
+            "sha256": H32, "frames": [{"t": 0.0, "pdq": H32, "quality": 80}],
+            "edge_cuts": [{"edge": "top", "percent": 20, "pdq": H32, "quality": 60}]});
+        assert_eq!(
+            parse_entry(&video, 0).unwrap_err().reason,
+            "edge_cuts: a video has no edge cuts"
         );
     }
 

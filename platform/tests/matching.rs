@@ -38,6 +38,7 @@ fn listed(originals: &[Vec<u8>]) -> Matcher {
                 quality: fp.pdq.quality,
             }),
             frames: vec![],
+            edge_cuts: vec![],
         });
     }
     m

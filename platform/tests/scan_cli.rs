@@ -140,6 +140,14 @@ fn sync_scan_feedback_withdraw_rescan() {
     assert_eq!((found[0].0.as_str(), found[0].1), ("a-rotated.jpg", ids[0]));
     assert_eq!(found[0].2, "pdq");
     assert_ne!(found[0].3.as_deref(), Some("original"));
+    // PDQ lines name the listed hash that matched; exact ones do not.
+    for l in &lines {
+        let listed = l.get("listed").and_then(Value::as_str);
+        match l["hash"].as_str() {
+            Some("pdq") => assert_eq!(listed, Some("picture"), "{l}"),
+            _ => assert_eq!(listed, None, "{l}"),
+        }
+    }
     assert_eq!(
         (found[1].0.as_str(), found[1].1),
         ("b-letterboxed.jpg", ids[1])

@@ -86,6 +86,7 @@ async fn sidecar_answers_from_the_synced_list_and_follows_withdrawals() {
     assert_eq!(v["matched"], true, "{v}");
     assert_eq!(v["hits"][0]["item_id"], ids[0]);
     assert_eq!(v["hits"][0]["hash"], "pdq");
+    assert_eq!(v["hits"][0]["listed"], "picture", "{v}");
     // An unrelated picture does not.
     let (s, v) = post("/v1/match", jpeg(&photo(5, 640, 480), 80)).await;
     assert_eq!((s, v["matched"].clone()), (200, Value::Bool(false)));
@@ -93,6 +94,7 @@ async fn sidecar_answers_from_the_synced_list_and_follows_withdrawals() {
     let body = serde_json::to_vec(&json!({"sha256": fp.exact.sha256})).unwrap();
     let (s, v) = post("/v1/match/fingerprints", body).await;
     assert_eq!((s, v["hits"][0]["hash"].clone()), (200, json!("sha256")));
+    assert!(v["hits"][0].get("listed").is_none(), "{v}");
     let body = serde_json::to_vec(&json!({"pdq": "zz"})).unwrap();
     assert_eq!(post("/v1/match/fingerprints", body).await.0, 422);
     // Limits: not a picture, and a body over the limit.

@@ -151,6 +151,7 @@ fn entry(id: i64, hash: Hash) -> Change {
         sha256: [(id >> 8) as u8; 32],
         pdq: Some(PdqValue { hash, quality: 90 }),
         frames: vec![],
+        edge_cuts: vec![],
     })
 }
 
@@ -281,8 +282,10 @@ async fn the_sidecar_compacts_while_serving_and_saves_for_the_next_start() {
     });
     // Requests without pause while compactions run.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answered_so_far = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let client = {
         let (base, stop, probe) = (base.clone(), stop.clone(), hashes[123]);
+        let answered_so_far = answered_so_far.clone();
         tokio::spawn(async move {
             let http = http();
             let mut n = 0;
@@ -298,10 +301,16 @@ async fn the_sidecar_compacts_while_serving_and_saves_for_the_next_start() {
                     .unwrap();
                 assert_eq!(v["hits"][0]["item_id"], 124, "{v}");
                 n += 1;
+                answered_so_far.store(n, std::sync::atomic::Ordering::Relaxed);
             }
             n
         })
     };
+    // The client is under way before the first compaction (on a loaded machine
+    // three compactions could otherwise finish before its first answer).
+    while answered_so_far.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     for _ in 0..3 {
         assert!(sidecar.compact_now().await);
     }

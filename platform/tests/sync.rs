@@ -346,3 +346,87 @@ async fn transient_failures_are_retried_and_rejections_stop_at_once() {
     assert_eq!(proxy.requests().len(), before + 1);
     let _ = store::now();
 }
+
+/// Edge cuts as a service lists them (ADR 0410), here added to the service's
+/// pages by a proxy: known cuts are stored and matched as the item (named in
+/// `listed`), unknown kinds of cut are ignored, a bad cut makes its entry
+/// malformed, and a withdrawal drops the cuts from store and index.
+#[tokio::test]
+async fn edge_cuts_are_synced_matched_and_withdrawn() {
+    let svc = Service::start().await;
+    let key = svc.platform_key("p1").await;
+    let mut rng = Rng(0xc075);
+    let items: Vec<Value> = (0..4).map(|_| random_image(&mut rng)).collect();
+    let (number, token, ids) = svc.create_case(items.clone()).await;
+    // Per item: its top and bottom cut hashes (random, far from everything).
+    let cuts: Vec<(i64, [u8; 32], [u8; 32])> = ids
+        .iter()
+        .map(|&id| (id, rng.bytes::<32>(), rng.bytes::<32>()))
+        .collect();
+    let bad_item = ids[3];
+    let proxy = Proxy::start(&svc.url).await;
+    let listed = cuts.clone();
+    proxy.rewrite_sync(move |page| {
+        for e in page["entries"].as_array_mut().unwrap() {
+            if e["op"] != "add" {
+                continue;
+            }
+            let Some(&(id, top, bottom)) = listed.iter().find(|c| e["item_id"] == c.0) else {
+                continue;
+            };
+            let quality = if id == bad_item { 101 } else { 77 };
+            e["edge_cuts"] = serde_json::json!([
+                {"edge": "top", "percent": 20, "pdq": hex::encode(top), "quality": 80},
+                {"edge": "bottom", "percent": 20, "pdq": hex::encode(bottom), "quality": quality},
+                {"edge": "left", "percent": 20, "pdq": hex::encode(top), "quality": 80},
+                {"edge": "top", "percent": 30, "pdq": "a future form", "quality": 80},
+            ]);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("list.sqlite3");
+    let mut store = Store::open(&path).unwrap();
+    let c = client(&proxy.url, &key);
+    let mut matcher = Matcher::new();
+    let r = sync_once(&c, &mut store, &opts(3), &mut |ch, at| {
+        matcher.apply_page(ch, at)
+    })
+    .await
+    .unwrap();
+    assert_eq!((r.added, r.malformed), (3, 1));
+    assert_eq!(
+        store.malformed(1).unwrap()[0].reason,
+        "edge_cuts[1].quality: invalid"
+    );
+    assert_eq!(store.stats().unwrap().edge_cuts, 6);
+    assert_eq!(matcher.indexed_hashes(), 9);
+    let query = |h: [u8; 32]| {
+        vec![takedown_platform::matcher::QueryPdq {
+            variant: "bar-cut-20".into(),
+            hash: h,
+            quality: 90,
+        }]
+    };
+    for (i, &(id, top, bottom)) in cuts.iter().take(3).enumerate() {
+        for (h, name) in [(top, "cut-top-20"), (bottom, "cut-bottom-20")] {
+            for m in [&matcher, &Matcher::from_store(&store).unwrap()] {
+                let hits = m.match_pdq(&query(h));
+                assert_eq!(hits.len(), 1, "item {i}");
+                assert_eq!(hits[0].item_id, id);
+                assert_eq!(hits[0].listed.as_deref(), Some(name));
+            }
+        }
+    }
+    // Withdrawal: the cuts leave the index at once and the store with the entry.
+    svc.withdraw_item(&number, &token, ids[0]).await;
+    sync_once(&c, &mut store, &opts(3), &mut |ch, at| {
+        matcher.apply_page(ch, at)
+    })
+    .await
+    .unwrap();
+    assert!(matcher.match_pdq(&query(cuts[0].1)).is_empty());
+    assert!(matcher.match_pdq(&query(cuts[0].2)).is_empty());
+    assert_eq!(matcher.indexed_hashes(), 6);
+    assert_eq!(store.stats().unwrap().edge_cuts, 4);
+    assert_eq!(matcher.match_pdq(&query(cuts[1].1))[0].item_id, ids[1]);
+}

@@ -118,6 +118,7 @@ fn a_reencoded_copy_matches_by_vpdq_and_an_unrelated_clip_does_not() {
                 },
             })
             .collect(),
+        edge_cuts: vec![],
     });
     let opts = ScanOptions::default();
 

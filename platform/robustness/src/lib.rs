@@ -6,12 +6,14 @@
 //!   resized, grey, brightened, PNG, EXIF-rotated, mirrored, rotated, bordered,
 //!   caption bar, cropped).
 //! * [`measure`] — enrols the originals into the real [`takedown_platform`]
-//!   matcher and matches every copy and every unrelated photo through the kit's
-//!   own scan path, with query expansion off and on, and with the
-//!   enrolment-side variants (central crops, or top/bottom edge cuts aimed at
-//!   caption bars, listed too).
+//!   matcher as the phone lists them (PDQ and the top/bottom 20 % edge cuts,
+//!   ADR 0410; or without the cuts, to measure the state before) and matches
+//!   every copy and every unrelated photo through the kit's own scan path, with
+//!   query expansion off and on, and with an enrolment-side central crop listed
+//!   too.
 //!
-//! Results and the decision taken from them: `docs/adr/0407-robustness-results.md`.
+//! Results and the decisions taken from them: `docs/adr/0407-robustness-results.md`,
+//! `docs/adr/0410-edge-cuts.md`.
 
 #![warn(missing_docs)]
 

@@ -1,25 +1,23 @@
-//! The measurement: enrol originals into the kit's matcher, match every copy and
-//! every unrelated photo through the kit's scan path, count.
+//! The measurement: enrol originals into the kit's matcher as the phone lists
+//! them (PDQ and the two edge cuts of `fingerprint_image_bytes`), match every copy
+//! and every unrelated photo through the kit's scan path, count.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use rayon::prelude::*;
-use takedown_platform::expand::{Edge, ExpandOptions, edge_bar, query_variants};
-use takedown_platform::matcher::{Hit, Matcher, QueryPdq};
+use takedown_platform::expand::{ExpandOptions, query_variants};
+use takedown_platform::matcher::{Hit, Matcher};
 use takedown_platform::scan::{ScanOptions, match_image_bytes};
-use takedown_platform::store::{Entry, PdqValue};
-use takedown_protocol::ItemKind;
+use takedown_platform::store::{EdgeCutValue, Entry, PdqValue};
+use takedown_protocol::{EDGE_CUT_PERCENT, ItemKind};
 
 use crate::fingerprint::{hashing, media};
 use crate::photos::{SizeRange, generate};
-use crate::transforms::{Transform, caption_bar, central_crop, cut_rows, edge_cut};
+use crate::transforms::{Transform, caption_bar, central_crop};
 
 /// Item ids of enrolment-side crop entries are `(k + 1) * ID_STRIDE + original id`.
 pub const ID_STRIDE: i64 = 1_000_000;
-/// Item ids of enrolment-side edge-cut entries are
-/// `(EDGE_CUT_BASE + 2 k + top) * ID_STRIDE + original id`.
-pub const EDGE_CUT_BASE: i64 = 100;
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -35,10 +33,10 @@ pub struct Config {
     /// Enrolment-side variant: central crops listed besides each original, as the
     /// share of each dimension kept (e.g. `[0.9]`).
     pub enrol_crops: Vec<f64>,
-    /// Enrolment-side variant aimed at caption bars: for each share `X` (percent),
-    /// the picture with its bottom `X` % removed and, separately, its top `X` %
-    /// removed are listed besides the original. Empty: not measured.
-    pub edge_cuts: Vec<u32>,
+    /// List each original's edge cuts as the phone sends them and search the
+    /// `bar-cut-20` query (the default, ADR 0410); `false` measures the list and
+    /// the expansion as they were before (originals' PDQ only, no `bar-cut-20`).
+    pub edge_cuts: bool,
     /// Transforms applied to every original.
     pub transforms: Vec<Transform>,
 }
@@ -51,8 +49,22 @@ impl Default for Config {
             seed: 1,
             sizes: SizeRange::CAMERA,
             enrol_crops: vec![0.9],
-            edge_cuts: Vec::new(),
+            edge_cuts: true,
             transforms: Transform::ALL.to_vec(),
+        }
+    }
+}
+
+impl Config {
+    /// Scan options with query expansion on: the kit's default, without
+    /// `bar-cut-20` when edge cuts are not measured.
+    pub fn expansion_on(&self) -> ScanOptions {
+        ScanOptions {
+            expand: ExpandOptions {
+                bar_cut: self.edge_cuts,
+                ..ExpandOptions::default()
+            },
+            ..ScanOptions::default()
         }
     }
 }
@@ -68,18 +80,14 @@ pub struct Counts {
     pub on: usize,
     /// Matched to their own original, expansion on, central crops enrolled too.
     pub on_crops: usize,
-    /// Matched to their own original, expansion on plus [`bar_cut_queries`],
-    /// edge cuts enrolled too (no central crops).
-    pub on_cuts: usize,
     /// Pictures with a hit on some other item (false matches), per mode
-    /// (off, on, on with crops, on with edge cuts).
-    pub wrong: [usize; 4],
+    /// (off, on, on with crops).
+    pub wrong: [usize; 3],
     /// Largest distance among the copies matched with expansion on.
     pub max_distance_on: u32,
-    /// Which query variant matched, expansion on (variant → copies).
+    /// Which query variant matched, expansion on (variant → copies); a hit on an
+    /// edge cut is named with it (`bar-cut-20 → cut-bottom-20`).
     pub variants_on: BTreeMap<String, usize>,
-    /// Which query variant matched, edge cuts enrolled (variant → copies).
-    pub variants_cuts: BTreeMap<String, usize>,
 }
 
 /// The whole result.
@@ -87,20 +95,21 @@ pub struct Counts {
 pub struct Report {
     /// The configuration measured.
     pub originals: usize,
+    /// Whether edge cuts were listed (and `bar-cut-20` searched).
+    pub edge_cuts: bool,
     /// Per transform.
     pub per_transform: Vec<(Transform, Counts)>,
     /// The unrelated photos: `n`, and `wrong` = photos with any hit.
     pub unrelated: Counts,
-    /// Entries on the list: originals only, with the enrolment-side crops, with
-    /// the enrolment-side edge cuts.
-    pub list_entries: (usize, usize, usize),
+    /// Entries on the list: originals only, with the enrolment-side crops.
+    pub list_entries: (usize, usize),
+    /// PDQ hashes in the index of the list without crops (the originals and,
+    /// when listed, their edge cuts of quality ≥ 50).
+    pub listed_hashes: usize,
     /// Smallest PDQ distance between any unrelated photo (any expansion variant)
-    /// and any listed original: the margin below the threshold of 31.
+    /// and any listed hash (originals and their edge cuts): the margin below the
+    /// threshold of 31.
     pub nearest_unrelated: u32,
-    /// The same with the edge cuts listed too and [`bar_cut_queries`] searched.
-    pub nearest_unrelated_cuts: u32,
-    /// Edge cuts measured (percent), empty when none.
-    pub edge_cuts: Vec<u32>,
 }
 
 impl Report {
@@ -112,8 +121,7 @@ impl Report {
             t.off += c.off;
             t.on += c.on;
             t.on_crops += c.on_crops;
-            t.on_cuts += c.on_cuts;
-            for i in 0..4 {
+            for i in 0..3 {
                 t.wrong[i] += c.wrong[i];
             }
             t.max_distance_on = t.max_distance_on.max(c.max_distance_on);
@@ -156,41 +164,21 @@ impl Report {
 
     /// The table, in plain text (Markdown).
     pub fn table(&self) -> String {
-        let cuts = !self.edge_cuts.is_empty();
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "| transform | copies | expansion off | expansion on | on + central crop enrolled | max distance (on) | variants that matched (on) |{}",
-            if cuts {
-                " on + edge cuts enrolled + bar-cut | variants that matched (edge cuts) |"
-            } else {
-                ""
-            }
+            "| transform | copies | expansion off | expansion on | on + central crop enrolled | max distance (on) | variants that matched (on) |"
         );
-        let _ = writeln!(
-            s,
-            "|---|---|---|---|---|---|---|{}",
-            if cuts { "---|---|" } else { "" }
-        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
         for (t, c) in &self.per_transform {
             let vars: Vec<String> = c
                 .variants_on
                 .iter()
                 .map(|(v, n)| format!("{v} {n}"))
                 .collect();
-            let extra = if cuts {
-                let v: Vec<String> = c
-                    .variants_cuts
-                    .iter()
-                    .map(|(v, n)| format!("{v} {n}"))
-                    .collect();
-                format!(" {} | {} |", pct(c.on_cuts, c.n), v.join(", "))
-            } else {
-                String::new()
-            };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} |{extra}",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 t.name(),
                 c.n,
                 pct(c.off, c.n),
@@ -201,14 +189,9 @@ impl Report {
             );
         }
         let a = self.overall();
-        let extra = if cuts {
-            format!(" {} | |", pct(a.on_cuts, a.n))
-        } else {
-            String::new()
-        };
         let _ = writeln!(
             s,
-            "| **all copies** | {} | {} | {} | {} | {} | |{extra}",
+            "| **all copies** | {} | {} | {} | {} | {} | |",
             a.n,
             pct(a.off, a.n),
             pct(a.on, a.n),
@@ -229,24 +212,20 @@ impl Report {
             a.wrong[2],
             self.nearest_unrelated
         );
-        if cuts {
-            s.pop();
-            let _ = writeln!(
-                s,
-                " {} + {} | nearest unrelated: {} |",
-                u.wrong[3], a.wrong[3], self.nearest_unrelated_cuts
-            );
-        }
         let e = self.list_entries;
         let _ = writeln!(
             s,
-            "\nList entries: {} originals; with central crops enrolled: {} ({:.1}x); with edge cuts {:?} enrolled: {} ({:.1}x).",
+            "\nList: {} originals, {} PDQ hashes indexed ({:.1} per original; edge cuts {}); with central crops enrolled: {} entries ({:.1}x).",
             e.0,
+            self.listed_hashes,
+            self.listed_hashes as f64 / e.0.max(1) as f64,
+            if self.edge_cuts {
+                "listed"
+            } else {
+                "not listed"
+            },
             e.1,
-            e.1 as f64 / e.0.max(1) as f64,
-            self.edge_cuts,
-            e.2,
-            e.2 as f64 / e.0.max(1) as f64
+            e.1 as f64 / e.0.max(1) as f64
         );
         s
     }
@@ -258,6 +237,13 @@ pub fn pct(k: usize, n: usize) -> String {
         return "—".into();
     }
     format!("{:.1} %", 100.0 * k as f64 / n as f64)
+}
+
+fn pdq_value(p: &hashing::Pdq) -> PdqValue {
+    PdqValue {
+        hash: p.hash.0,
+        quality: p.quality,
+    }
 }
 
 fn entry(item_id: i64, pdq: &hashing::Pdq, exact: &hashing::ExactHashes) -> Entry {
@@ -272,17 +258,44 @@ fn entry(item_id: i64, pdq: &hashing::Pdq, exact: &hashing::ExactHashes) -> Entr
         kind: ItemKind::Image,
         md5,
         sha256,
-        pdq: Some(PdqValue {
-            hash: pdq.hash.0,
-            quality: pdq.quality,
-        }),
+        pdq: Some(pdq_value(pdq)),
         frames: Vec::new(),
+        edge_cuts: Vec::new(),
     }
+}
+
+/// The list entry of a picture as the phone fingerprints it and the sync
+/// delivers it: its PDQ and, when `cuts`, its edge cuts
+/// (`fingerprint_image_bytes`'s `edge_cuts`).
+pub fn listed_entry(item_id: i64, fp: &hashing::ImageFingerprint, cuts: bool) -> Entry {
+    let mut e = entry(item_id, &fp.pdq, &fp.exact);
+    if cuts {
+        e.edge_cuts = fp
+            .edge_cuts
+            .iter()
+            .map(|c| EdgeCutValue {
+                edge: c.edge,
+                percent: EDGE_CUT_PERCENT,
+                pdq: pdq_value(&c.pdq),
+            })
+            .collect();
+    }
+    e
 }
 
 /// The original a hit stands for (crop entries map back to their original).
 fn original_of(item_id: i64) -> i64 {
     item_id % ID_STRIDE
+}
+
+/// The query variant of a hit, with the listed edge cut it hit when not the
+/// picture itself.
+fn variant_name(h: &Hit) -> String {
+    let v = h.variant.clone().unwrap_or_else(|| "exact".into());
+    match h.listed.as_deref() {
+        Some(l) if l != "picture" => format!("{v} → {l}"),
+        _ => v,
+    }
 }
 
 fn outcome(hits: &[Hit], own: Option<i64>) -> (bool, bool, Option<(u32, String)>) {
@@ -291,10 +304,7 @@ fn outcome(hits: &[Hit], own: Option<i64>) -> (bool, bool, Option<(u32, String)>
     for h in hits {
         if Some(original_of(h.item_id)) == own {
             if matched.is_none() {
-                matched = Some((
-                    h.distance,
-                    h.variant.clone().unwrap_or_else(|| "exact".into()),
-                ));
+                matched = Some((h.distance, variant_name(h)));
             }
         } else {
             wrong = true;
@@ -303,83 +313,21 @@ fn outcome(hits: &[Hit], own: Option<i64>) -> (bool, bool, Option<(u32, String)>
     (matched.is_some(), wrong, matched)
 }
 
-/// The entries an enrolment-side edge cut adds for one original: for each share
-/// in `cuts` (percent), the picture without its bottom rows, then without its top
-/// rows, hashed as the phone hashes a picture.
-pub fn edge_cut_entries(img: &image::RgbImage, id: i64, cuts: &[u32]) -> Vec<Entry> {
-    let mut out = Vec::with_capacity(cuts.len() * 2);
-    for (k, &p) in cuts.iter().enumerate() {
-        for top in [false, true] {
-            let c = edge_cut(img, p, top);
-            let d = hashing::pdq::pdq_from_rgb(c.as_raw(), c.width() as usize, c.height() as usize);
-            let exact = hashing::exact::hash_bytes(c.as_raw());
-            let slot = EDGE_CUT_BASE + 2 * k as i64 + i64::from(top);
-            out.push(entry(slot * ID_STRIDE + id, &d.pdq, &exact));
-        }
-    }
-    out
-}
-
-/// The query side of the edge cuts: when the kit's bar search
-/// ([`edge_bar`], the `bar-filled` detector) finds a uniform bar along the top or
-/// the bottom, the picture with the smallest listed cut that covers the bar
-/// removed from that edge, named `bar-cut-X`. The bar hides nothing of that cut,
-/// so this query is the listed cut up to re-encoding. Empty when no bar is found,
-/// the bar is on a side, or it is deeper than every listed cut.
-pub fn bar_cut_queries(rgb: &media::RgbImage, cuts: &[u32]) -> Vec<QueryPdq> {
-    let opts = ExpandOptions::default();
-    let Some(bar) = edge_bar(rgb, opts.tolerance, opts.max_outliers) else {
-        return Vec::new();
-    };
-    let top = match bar.edge {
-        Edge::Top => true,
-        Edge::Bottom => false,
-        Edge::Left | Edge::Right => return Vec::new(),
-    };
-    let (w, h) = (rgb.width as usize, rgb.height as usize);
-    let Some(p) = cuts
+/// Every listed PDQ hash of an entry (its own and its edge cuts).
+fn listed_hashes(e: &Entry) -> impl Iterator<Item = hashing::PdqHash> + '_ {
+    e.pdq
         .iter()
-        .copied()
-        .filter(|&p| cut_rows(rgb.height, p) as usize >= bar.lines)
-        .min()
-    else {
-        return Vec::new();
-    };
-    let n = cut_rows(rgb.height, p) as usize;
-    let rows = if top { n..h } else { 0..h - n };
-    let mut data = Vec::with_capacity((h - n) * w * 3);
-    for y in rows {
-        data.extend_from_slice(&rgb.data[y * w * 3..(y + 1) * w * 3]);
-    }
-    let d = hashing::pdq::pdq_from_rgb(&data, w, h - n);
-    vec![QueryPdq {
-        variant: format!("bar-cut-{p}"),
-        hash: d.pdq.hash.0,
-        quality: d.pdq.quality,
-    }]
-}
-
-/// Hits of an upload with expansion on and the [`bar_cut_queries`] searched too.
-fn match_with_cuts(m: &Matcher, bytes: &[u8], on: &ScanOptions, cuts: &[u32]) -> Vec<Hit> {
-    let mut hits = match_image_bytes(m, bytes, on).unwrap_or_default();
-    if let Ok(d) = media::decode(bytes, &media::DecodeOptions::default()) {
-        for h in m.match_pdq(&bar_cut_queries(&d.rgb, cuts)) {
-            match hits.iter_mut().find(|x| x.item_id == h.item_id) {
-                Some(x) if x.distance <= h.distance => {}
-                Some(x) => *x = h,
-                None => hits.push(h),
-            }
-        }
-    }
-    hits
+        .map(|p| p.hash)
+        .chain(e.edge_cuts.iter().map(|c| c.pdq.hash))
+        .map(hashing::PdqHash)
 }
 
 /// Runs the measurement (in parallel over the photos, with rayon).
 pub fn run(cfg: &Config) -> Report {
     let decode = media::DecodeOptions::default();
     let base = cfg.seed.wrapping_mul(10_000_000);
-    // Originals: the camera JPEG, its fingerprints and the crop entries.
-    type Original = (Vec<u8>, Entry, Vec<Entry>, Vec<Entry>);
+    // Originals: the camera JPEG, its list entry and the crop entries.
+    type Original = (Vec<u8>, Entry, Vec<Entry>);
     let originals: Vec<Original> = (0..cfg.originals)
         .into_par_iter()
         .map(|i| {
@@ -387,7 +335,7 @@ pub fn run(cfg: &Config) -> Report {
             let photo = generate(base + i as u64, cfg.sizes);
             let fp = hashing::fingerprint_image_bytes(&photo.jpeg, &decode)
                 .expect("a generated photo decodes");
-            let main = entry(id, &fp.pdq, &fp.exact);
+            let main = listed_entry(id, &fp, cfg.edge_cuts);
             let decoded = image::load_from_memory(&photo.jpeg)
                 .expect("a generated photo decodes")
                 .to_rgb8();
@@ -406,51 +354,32 @@ pub fn run(cfg: &Config) -> Report {
                     entry((k as i64 + 1) * ID_STRIDE + id, &d.pdq, &exact)
                 })
                 .collect();
-            let cuts = edge_cut_entries(&decoded, id, &cfg.edge_cuts);
-            (photo.jpeg, main, crops, cuts)
+            (photo.jpeg, main, crops)
         })
         .collect();
 
     let mut plain = Matcher::new();
     let mut with_crops = Matcher::new();
-    let mut with_cuts = Matcher::new();
-    for (_, main, crops, cuts) in &originals {
+    for (_, main, crops) in &originals {
         plain.upsert(main);
         with_crops.upsert(main);
-        with_cuts.upsert(main);
         for c in crops {
             with_crops.upsert(c);
         }
-        for c in cuts {
-            with_cuts.upsert(c);
-        }
     }
-    let pdq_of = |e: &Entry| e.pdq.map(|p| hashing::PdqHash(p.hash));
-    let listed: Vec<hashing::PdqHash> = originals.iter().filter_map(|o| pdq_of(&o.1)).collect();
-    let listed_cuts: Vec<hashing::PdqHash> = originals
-        .iter()
-        .flat_map(|o| std::iter::once(&o.1).chain(&o.3))
-        .filter_map(pdq_of)
-        .collect();
-    let cuts_on = !cfg.edge_cuts.is_empty();
+    let listed: Vec<hashing::PdqHash> =
+        originals.iter().flat_map(|o| listed_hashes(&o.1)).collect();
     let off = ScanOptions {
         expand: ExpandOptions::none(),
         ..ScanOptions::default()
     };
-    let on = ScanOptions::default();
+    let on = cfg.expansion_on();
 
-    // Copies: (transform, matched off, on, on+crops, on+cuts, wrong ×4,
-    // distance/variant on, variant with cuts).
-    type Row = (
-        Transform,
-        [bool; 4],
-        [bool; 4],
-        Option<(u32, String)>,
-        Option<(u32, String)>,
-    );
+    // Copies: (transform, matched off, on, on+crops, wrong ×3, distance/variant on).
+    type Row = (Transform, [bool; 3], [bool; 3], Option<(u32, String)>);
     let rows: Vec<Row> = originals
         .par_iter()
-        .flat_map_iter(|(jpeg, main, _, _)| {
+        .flat_map_iter(|(jpeg, main, _)| {
             let img = image::load_from_memory(jpeg)
                 .expect("a generated photo decodes")
                 .to_rgb8();
@@ -465,22 +394,14 @@ pub fn run(cfg: &Config) -> Report {
                     let (m0, w0, _) = outcome(&h_off, own);
                     let (m1, w1, d1) = outcome(&h_on, own);
                     let (m2, w2, _) = outcome(&h_cr, own);
-                    let (m3, w3, d3) = if cuts_on {
-                        outcome(
-                            &match_with_cuts(&with_cuts, &copy, &on, &cfg.edge_cuts),
-                            own,
-                        )
-                    } else {
-                        (false, false, None)
-                    };
-                    (t, [m0, m1, m2, m3], [w0, w1, w2, w3], d1, d3)
+                    (t, [m0, m1, m2], [w0, w1, w2], d1)
                 })
                 .collect::<Vec<_>>()
         })
         .collect();
 
     // Unrelated photos: any hit is a false match.
-    let unrelated: Vec<([bool; 4], u32, u32)> = (0..cfg.unrelated)
+    let unrelated: Vec<([bool; 3], u32)> = (0..cfg.unrelated)
         .into_par_iter()
         .map(|j| {
             let photo = generate(base + 5_000_000 + j as u64, cfg.sizes);
@@ -489,51 +410,32 @@ pub fn run(cfg: &Config) -> Report {
                     .unwrap_or_default()
                     .is_empty()
             };
-            let nearest = |list: &[hashing::PdqHash], cuts: &[u32]| {
-                media::decode(&photo.jpeg, &decode)
-                    .map(|d| {
-                        let mut qs = query_variants(&d.rgb, &ExpandOptions::default());
-                        qs.extend(bar_cut_queries(&d.rgb, cuts));
-                        qs.iter()
-                            .flat_map(|q| {
-                                let qh = hashing::PdqHash(q.hash);
-                                list.iter().map(move |l| l.distance(&qh))
-                            })
-                            .min()
-                            .unwrap_or(256)
-                    })
-                    .unwrap_or(256)
-            };
-            let with_cuts_hit = cuts_on
-                && !match_with_cuts(&with_cuts, &photo.jpeg, &on, &cfg.edge_cuts).is_empty();
+            let nearest = media::decode(&photo.jpeg, &decode)
+                .map(|d| {
+                    query_variants(&d.rgb, &on.expand)
+                        .iter()
+                        .flat_map(|q| {
+                            let qh = hashing::PdqHash(q.hash);
+                            listed.iter().map(move |l| l.distance(&qh))
+                        })
+                        .min()
+                        .unwrap_or(256)
+                })
+                .unwrap_or(256);
             (
-                [
-                    any(&plain, &off),
-                    any(&plain, &on),
-                    any(&with_crops, &on),
-                    with_cuts_hit,
-                ],
-                nearest(&listed, &[]),
-                if cuts_on {
-                    nearest(&listed_cuts, &cfg.edge_cuts)
-                } else {
-                    256
-                },
+                [any(&plain, &off), any(&plain, &on), any(&with_crops, &on)],
+                nearest,
             )
         })
         .collect();
 
     let mut per: BTreeMap<Transform, Counts> = BTreeMap::new();
-    for (t, m, w, d, d3) in rows {
+    for (t, m, w, d) in rows {
         let c = per.entry(t).or_default();
         c.n += 1;
         c.off += usize::from(m[0]);
         c.on += usize::from(m[1]);
         c.on_crops += usize::from(m[2]);
-        c.on_cuts += usize::from(m[3]);
-        if let Some((_, variant)) = d3 {
-            *c.variants_cuts.entry(variant).or_default() += 1;
-        }
         for (acc, hit) in c.wrong.iter_mut().zip(w) {
             *acc += usize::from(hit);
         }
@@ -546,19 +448,19 @@ pub fn run(cfg: &Config) -> Report {
         n: unrelated.len(),
         ..Counts::default()
     };
-    for (w, _, _) in &unrelated {
+    for (w, _) in &unrelated {
         for (acc, hit) in u.wrong.iter_mut().zip(w) {
             *acc += usize::from(*hit);
         }
     }
     Report {
         originals: cfg.originals,
+        edge_cuts: cfg.edge_cuts,
         per_transform: per.into_iter().collect(),
         unrelated: u,
-        list_entries: (plain.len(), with_crops.len(), with_cuts.len()),
+        list_entries: (plain.len(), with_crops.len()),
+        listed_hashes: plain.indexed_hashes(),
         nearest_unrelated: unrelated.iter().map(|u| u.1).min().unwrap_or(256),
-        nearest_unrelated_cuts: unrelated.iter().map(|u| u.2).min().unwrap_or(256),
-        edge_cuts: cfg.edge_cuts.clone(),
     }
 }
 
@@ -569,12 +471,16 @@ pub struct Cost {
     pub pictures: usize,
     /// Variants per picture without the estimated ones (dihedrals and trimming).
     pub variants_base: f64,
-    /// Variants per picture with `bar-filled` and `uncrop-*` too (the default).
+    /// Variants per picture with `bar-filled`, `bar-cut-20` and `uncrop-*` too
+    /// (the default).
     pub variants_all: f64,
     /// Milliseconds per picture without the estimated variants.
     pub ms_base: f64,
     /// Milliseconds per picture with them.
     pub ms_all: f64,
+    /// Milliseconds `bar-cut-20` adds to a captioned copy (the default with and
+    /// without it, best of 7 each): one PDQ pass over the kept rows.
+    pub ms_bar_cut: f64,
 }
 
 /// Times [`query_variants`] with the default options and without the estimated
@@ -596,10 +502,11 @@ pub fn expansion_cost(cfg: &Config, n: usize) -> Cost {
             }
         }
     }
-    let all = ExpandOptions::default();
+    let all = cfg.expansion_on().expand;
     let plain = ExpandOptions {
         fill_bar: false,
         uncrop: false,
+        bar_cut: false,
         ..all
     };
     // Per picture, the two settings alternate and the best of 7 each is kept (the
@@ -620,6 +527,25 @@ pub fn expansion_cost(cfg: &Config, n: usize) -> Cost {
         tb += bb;
         ta += ba;
     }
+    let no_cut = ExpandOptions {
+        bar_cut: false,
+        ..all
+    };
+    let best = |p: &media::RgbImage, o: &ExpandOptions| {
+        (0..7)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                query_variants(p, o);
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    // The captioned copies are every second picture.
+    let captioned: Vec<&media::RgbImage> = pictures.iter().skip(1).step_by(2).collect();
+    let cut: f64 = captioned
+        .iter()
+        .map(|p| best(p, &all) - best(p, &no_cut))
+        .sum();
     let k = pictures.len().max(1) as f64;
     Cost {
         pictures: pictures.len(),
@@ -627,6 +553,7 @@ pub fn expansion_cost(cfg: &Config, n: usize) -> Cost {
         variants_all: ca as f64 / k,
         ms_base: tb * 1000.0 / k,
         ms_all: ta * 1000.0 / k,
+        ms_bar_cut: cut * 1000.0 / captioned.len().max(1) as f64,
     }
 }
 
@@ -650,7 +577,7 @@ pub struct CropRecall {
 }
 
 /// The originals of a sweep: each generated photo decoded, and its list entry
-/// (item ids 1, 2, …) as the phone would fingerprint it.
+/// (item ids 1, 2, …) as the phone would fingerprint it ([`listed_entry`]).
 fn sweep_originals(cfg: &Config) -> Vec<(image::RgbImage, Entry)> {
     let decode = media::DecodeOptions::default();
     let base = cfg.seed.wrapping_mul(10_000_000);
@@ -663,7 +590,7 @@ fn sweep_originals(cfg: &Config) -> Vec<(image::RgbImage, Entry)> {
             let img = image::load_from_memory(&photo.jpeg)
                 .expect("a generated photo decodes")
                 .to_rgb8();
-            (img, entry(i as i64 + 1, &fp.pdq, &fp.exact))
+            (img, listed_entry(i as i64 + 1, &fp, cfg.edge_cuts))
         })
         .collect()
 }
@@ -680,13 +607,13 @@ pub fn crop_sweep(cfg: &Config, percents: &[u32]) -> Vec<CropRecall> {
         expand: ExpandOptions::none(),
         ..ScanOptions::default()
     };
-    let on = ScanOptions::default();
+    let on = cfg.expansion_on();
     let no_uncrop = ScanOptions {
         expand: ExpandOptions {
             uncrop: false,
-            ..ExpandOptions::default()
+            ..on.expand
         },
-        ..ScanOptions::default()
+        ..on
     };
     percents
         .iter()
@@ -732,52 +659,37 @@ pub struct CaptionRecall {
     pub top: bool,
     /// Copies.
     pub n: usize,
-    /// Matched with expansion on (the default), originals listed only.
+    /// Matched with expansion on (edge cuts listed and `bar-cut-20` searched
+    /// unless the config leaves them out).
     pub on: usize,
-    /// Matched with expansion on and [`bar_cut_queries`], edge cuts listed too.
-    pub on_cuts: usize,
-    /// Copies with a hit on another item, edge cuts listed.
-    pub wrong_cuts: usize,
+    /// Of those, matched through an edge cut (a hit on a listed cut).
+    pub via_cut: usize,
+    /// Copies with a hit on another item.
+    pub wrong: usize,
 }
 
 /// Caption-bar recall by bar height (`heights`, percent) along the bottom and
-/// the top, on the originals of `cfg`, without and with its edge cuts listed.
+/// the top, on the originals of `cfg`.
 pub fn caption_sweep(cfg: &Config, heights: &[u32]) -> Vec<CaptionRecall> {
-    let originals: Vec<(image::RgbImage, Entry, Vec<Entry>)> = sweep_originals(cfg)
-        .into_par_iter()
-        .map(|(img, e)| {
-            let cuts = edge_cut_entries(&img, e.item_id, &cfg.edge_cuts);
-            (img, e, cuts)
-        })
-        .collect();
-    let mut plain = Matcher::new();
-    let mut with_cuts = Matcher::new();
-    for (_, e, cuts) in &originals {
-        plain.upsert(e);
-        with_cuts.upsert(e);
-        for c in cuts {
-            with_cuts.upsert(c);
-        }
+    let originals = sweep_originals(cfg);
+    let mut matcher = Matcher::new();
+    for (_, e) in &originals {
+        matcher.upsert(e);
     }
-    let on = ScanOptions::default();
+    let on = cfg.expansion_on();
     let mut out = Vec::new();
     for &pct in heights {
         for top in [false, true] {
             let rows: Vec<[bool; 3]> = originals
                 .par_iter()
-                .map(|(img, e, _)| {
+                .map(|(img, e)| {
                     let copy = caption_bar(img, pct, top);
-                    let own = Some(e.item_id);
-                    let m_on = outcome(
-                        &match_image_bytes(&plain, &copy, &on).unwrap_or_default(),
-                        own,
-                    )
-                    .0;
-                    let (m_cu, w_cu, _) = outcome(
-                        &match_with_cuts(&with_cuts, &copy, &on, &cfg.edge_cuts),
-                        own,
+                    let (m, w, d) = outcome(
+                        &match_image_bytes(&matcher, &copy, &on).unwrap_or_default(),
+                        Some(e.item_id),
                     );
-                    [m_on, m_cu, w_cu]
+                    let via_cut = d.is_some_and(|(_, v)| v.contains("→ cut-"));
+                    [m, via_cut, w]
                 })
                 .collect();
             let count = |k: usize| rows.iter().filter(|r| r[k]).count();
@@ -786,8 +698,8 @@ pub fn caption_sweep(cfg: &Config, heights: &[u32]) -> Vec<CaptionRecall> {
                 top,
                 n: rows.len(),
                 on: count(0),
-                on_cuts: count(1),
-                wrong_cuts: count(2),
+                via_cut: count(1),
+                wrong: count(2),
             });
         }
     }
@@ -798,40 +710,55 @@ pub fn caption_sweep(cfg: &Config, heights: &[u32]) -> Vec<CaptionRecall> {
 mod tests {
     use super::*;
     use crate::photos::{SizeRange, generate};
+    use takedown_platform::expand::bar_cut_name;
 
-    /// A 12 % bottom bar is cut off as the listed 15 % cut (not the 10 % one), and
-    /// that query lies near the listed cut, far nearer than the captioned
-    /// picture's own PDQ lies to the original; a picture without a bar yields none.
+    /// A captioned copy (12 % bottom, 15 % top) of a generated photo is found
+    /// through `bar-cut-20` on the listed cut of its original, as the phone lists
+    /// it; the list without cuts and the picture without a bar do not make that
+    /// query hit.
     #[test]
-    fn bar_cut_query_is_the_listed_cut_that_covers_the_bar() {
+    fn a_captioned_copy_hits_the_listed_edge_cut() {
         let decode = media::DecodeOptions::default();
-        let mut near = 0;
+        let mut via_cut = 0;
         for seed in 0..4 {
             let p = generate(70 + seed, SizeRange::SMALL);
+            let fp = hashing::fingerprint_image_bytes(&p.jpeg, &decode).expect("decode");
+            assert_eq!(fp.edge_cuts.len(), 2);
+            let e = listed_entry(1, &fp, true);
+            assert_eq!(e.edge_cuts.len(), 2);
+            assert!(listed_entry(1, &fp, false).edge_cuts.is_empty());
+            let mut m = Matcher::new();
+            m.upsert(&e);
+            assert_eq!(m.indexed_hashes(), 3);
             let img = image::load_from_memory(&p.jpeg).expect("decode").to_rgb8();
-            let listed = edge_cut_entries(&img, 1, &[10, 15, 20]);
-            assert_eq!(listed.len(), 6);
-            let plain = media::decode(&p.jpeg, &decode).expect("decode");
-            assert!(bar_cut_queries(&plain.rgb, &[10, 15, 20]).is_empty());
-            let copy = caption_bar(&img, 12, false);
-            let d = media::decode(&copy, &decode).expect("decode");
-            let q = bar_cut_queries(&d.rgb, &[10, 15, 20]);
-            assert_eq!(q.len(), 1);
-            assert_eq!(q[0].variant, "bar-cut-15");
-            // Entry 2 is the 15 % cut from the bottom.
-            let cut = hashing::PdqHash(listed[2].pdq.expect("pdq").hash);
-            let dist = cut.distance(&hashing::PdqHash(q[0].hash));
-            if dist <= 16 {
-                near += 1;
+            let plain = match_image_bytes(&m, &p.jpeg, &ScanOptions::default()).expect("scan");
+            let name = bar_cut_name();
+            assert!(
+                plain
+                    .iter()
+                    .all(|h| h.variant.as_deref() != Some(name.as_str()))
+            );
+            for (pct, top) in [(12, false), (15, true)] {
+                let copy = caption_bar(&img, pct, top);
+                let hits = match_image_bytes(&m, &copy, &ScanOptions::default()).expect("scan");
+                assert!(hits.iter().all(|h| h.item_id == 1));
+                // The bar-cut query alone hits the listed cut of the bar's edge.
+                let d = media::decode(&copy, &decode).expect("decode");
+                let q: Vec<_> = query_variants(&d.rgb, &ExpandOptions::default())
+                    .into_iter()
+                    .filter(|q| q.variant == bar_cut_name())
+                    .collect();
+                assert_eq!(q.len(), 1);
+                let want = if top { "cut-top-20" } else { "cut-bottom-20" };
+                let hit = m.match_pdq(&q);
+                if hit.len() == 1 && hit[0].listed.as_deref() == Some(want) {
+                    via_cut += 1;
+                }
             }
-            // Deeper than every cut: no query.
-            let deep = caption_bar(&img, 25, true);
-            let d = media::decode(&deep, &decode).expect("decode");
-            assert!(bar_cut_queries(&d.rgb, &[10, 15, 20]).is_empty());
         }
         assert!(
-            near >= 3,
-            "bar-cut query near the listed cut in {near} of 4"
+            via_cut >= 7,
+            "bar-cut-20 hit the listed cut in {via_cut} of 8"
         );
     }
 }

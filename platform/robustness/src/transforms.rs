@@ -171,21 +171,6 @@ pub fn central_crop(img: &RgbImage, keep: f64) -> RgbImage {
     imageops::crop_imm(img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
 }
 
-/// Rows an edge cut of `pct` % takes from a picture `h` rows high (at least one
-/// row is always left).
-pub fn cut_rows(h: u32, pct: u32) -> u32 {
-    (h * pct / 100).min(h.saturating_sub(1))
-}
-
-/// The picture with `pct` % of its rows removed from the top (`top`) or the
-/// bottom: the enrolment-side edge cut aimed at caption bars.
-pub fn edge_cut(img: &RgbImage, pct: u32, top: bool) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let n = cut_rows(h, pct);
-    let y0 = if top { n } else { 0 };
-    imageops::crop_imm(img, 0, y0, w, h - n).to_image()
-}
-
 /// A black caption bar over the top (`top`) or bottom `pct` % of the picture,
 /// drawn over its content, as JPEG 85.
 pub fn caption_bar(img: &RgbImage, pct: u32, top: bool) -> Vec<u8> {

@@ -4,25 +4,29 @@
 //!
 //! ```text
 //! magic "TKMATCH\0" | version u32 | cursor i64 | applied i64 | items u64
-//! per item: item_id i64 | kind u8 (0 image, 1 video) | in_index u8 | md5 16 | sha256 32
-//!           | frame keys u32 | frame key u64 × frame keys
+//! per item: item_id i64 | kind u8 (0 image, 1 video) | in_index u8
+//!           | cut edges u8 (bit per edge code: the edge cuts in the index)
+//!           | md5 16 | sha256 32 | frame keys u32 | frame key u64 × frame keys
 //! checksum u64 of everything above (FNV-1a)
 //! index: the PDQ index's own saved form (checksummed by itself)
 //! ```
 //!
 //! Little-endian. Every length is checked before it is used, so a damaged or
 //! foreign file is a reason to rebuild, never a panic. Reasons name no path.
+//! Version 2 added the cut edges (ADR 0410); a version-1 file is rebuilt.
 
 use std::io::Write;
 use std::path::Path;
 
 use takedown_protocol::ItemKind;
 
-use super::{ItemInfo, Matcher, Position, push_id};
+use super::{ItemInfo, Matcher, Position, cut_edges_of, push_id};
 use crate::index::PdqIndex;
 
 const MAGIC: &[u8; 8] = b"TKMATCH\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Bytes of an item without frame keys.
+const ITEM_BYTES: usize = 8 + 1 + 1 + 1 + 16 + 32 + 4;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -36,7 +40,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// The saved form of `m`, or `None` when its sync position is unknown.
 pub(super) fn encode(m: &Matcher) -> Option<Vec<u8>> {
     let pos = m.position?;
-    let mut out = Vec::with_capacity(36 + m.items.len() * 64 + m.index.len() * 80);
+    let mut out = Vec::with_capacity(36 + m.items.len() * (ITEM_BYTES + 2) + m.index.len() * 80);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&pos.cursor.to_le_bytes());
@@ -49,6 +53,7 @@ pub(super) fn encode(m: &Matcher) -> Option<Vec<u8>> {
             ItemKind::Video => 1,
         });
         out.push(u8::from(info.in_index));
+        out.push(info.cut_edges);
         out.extend_from_slice(&info.md5);
         out.extend_from_slice(&info.sha256);
         out.extend_from_slice(&(info.frame_keys.len() as u32).to_le_bytes());
@@ -134,8 +139,8 @@ pub(super) fn load(path: &Path) -> Result<Matcher, String> {
     let cursor = r.i64()?;
     let applied = r.i64()?;
     let n = r.u64()?;
-    // Each item takes at least 62 bytes: a count beyond the file is damage.
-    if n > (buf.len() / 62) as u64 {
+    // Each item takes at least ITEM_BYTES: a count beyond the file is damage.
+    if n > (buf.len() / ITEM_BYTES) as u64 {
         return Err("saved matcher is damaged".into());
     }
     let mut m = Matcher::new();
@@ -148,6 +153,12 @@ pub(super) fn load(path: &Path) -> Result<Matcher, String> {
             _ => return Err("saved matcher is damaged".into()),
         };
         let in_index = r.take(1)?[0] != 0;
+        let cut_edges = r.take(1)?[0];
+        if cut_edges_of(cut_edges).fold(cut_edges, |m, e| m & !(1 << e.code())) != 0
+            || (cut_edges != 0 && kind != ItemKind::Image)
+        {
+            return Err("saved matcher is damaged".into());
+        }
         let md5: [u8; 16] = r.array()?;
         let sha256: [u8; 32] = r.array()?;
         let frames = r.u32()? as usize;
@@ -168,6 +179,7 @@ pub(super) fn load(path: &Path) -> Result<Matcher, String> {
                 sha256,
                 in_index,
                 frame_keys,
+                cut_edges,
             },
         );
     }
@@ -182,7 +194,7 @@ pub(super) fn load(path: &Path) -> Result<Matcher, String> {
     let keys: usize = m
         .items
         .values()
-        .map(|i| usize::from(i.in_index) + i.frame_keys.len())
+        .map(|i| usize::from(i.in_index) + i.frame_keys.len() + cut_edges_of(i.cut_edges).count())
         .sum();
     if keys != m.index.len() {
         return Err("saved index does not fit its items".into());
