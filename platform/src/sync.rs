@@ -98,47 +98,48 @@ struct WireAdd {
     #[serde(default)]
     frames: Option<Vec<WireFrame>>,
     #[serde(default)]
-    edge_cuts: Option<Vec<WireCut>>,
+    edge_cuts: Option<serde_json::Map<String, Value>>,
 }
 
-/// An edge cut as listed. `pdq` and `quality` are read only for a cut this kit
-/// knows (edge and percent), so a future kind of cut is skipped whatever it holds.
+/// A known edge cut as listed: `{"pdq": …, "quality": …}` (other fields ignored).
 #[derive(Deserialize)]
 struct WireCut {
-    edge: String,
-    percent: u64,
     #[serde(default)]
     pdq: Option<Value>,
     #[serde(default)]
     quality: Option<Value>,
 }
 
-/// The edge cuts of an entry this kit uses (ADR 0410): cuts of an edge or a share
-/// it does not know are ignored (a newer service may list more); a known cut with
-/// a missing or invalid `pdq`/`quality`, or a second cut of one edge, is the
-/// entry's fault (the reason names the field).
-fn edge_cuts(cuts: Vec<WireCut>) -> std::result::Result<Vec<EdgeCutValue>, String> {
-    let mut out: Vec<EdgeCutValue> = Vec::with_capacity(cuts.len().min(2));
-    for (i, c) in cuts.into_iter().enumerate() {
-        let Some(edge) = p::CutEdge::ALL.into_iter().find(|e| e.as_str() == c.edge) else {
+/// The edge cuts of an entry this kit uses (ADR 0410). On the wire they are an
+/// object keyed by edge and share (`top_20`, `bottom_20`): keys this kit does not
+/// know are ignored whatever they hold (a newer service may list more); a known
+/// cut that is not an object or has a missing or invalid `pdq`/`quality` is the
+/// entry's fault (the reason names the field). Read in [`p::CutEdge::ALL`] order.
+fn edge_cuts(
+    cuts: &serde_json::Map<String, Value>,
+) -> std::result::Result<Vec<EdgeCutValue>, String> {
+    let mut out: Vec<EdgeCutValue> = Vec::with_capacity(2);
+    for edge in p::CutEdge::ALL {
+        let key = p::edge_cuts_wire::key(edge, p::EDGE_CUT_PERCENT);
+        let Some(v) = cuts.get(&key) else {
             continue;
         };
-        if c.percent != u64::from(p::EDGE_CUT_PERCENT) {
-            continue;
-        }
+        // An object only: serde would also read the struct from a JSON array.
+        let c = v
+            .is_object()
+            .then(|| WireCut::deserialize(v).ok())
+            .flatten()
+            .ok_or_else(|| format!("edge_cuts.{key}: invalid"))?;
         let hash = match c.pdq.as_ref().map(p::Pdq::deserialize) {
             Some(Ok(h)) => h.0,
-            Some(Err(_)) => return Err(format!("edge_cuts[{i}].pdq: invalid")),
-            None => return Err(format!("edge_cuts[{i}].pdq: missing")),
+            Some(Err(_)) => return Err(format!("edge_cuts.{key}.pdq: invalid")),
+            None => return Err(format!("edge_cuts.{key}.pdq: missing")),
         };
         let quality = match c.quality.as_ref().map(p::Quality::deserialize) {
             Some(Ok(q)) => q.get(),
-            Some(Err(_)) => return Err(format!("edge_cuts[{i}].quality: invalid")),
-            None => return Err(format!("edge_cuts[{i}].quality: missing")),
+            Some(Err(_)) => return Err(format!("edge_cuts.{key}.quality: invalid")),
+            None => return Err(format!("edge_cuts.{key}.quality: missing")),
         };
-        if out.iter().any(|o| o.edge == edge) {
-            return Err(format!("edge_cuts[{i}].edge: listed twice"));
-        }
         out.push(EdgeCutValue {
             edge,
             percent: p::EDGE_CUT_PERCENT,
@@ -230,7 +231,10 @@ pub fn parse_entry(v: &Value, after: i64) -> std::result::Result<Change, Malform
             },
         })
         .collect();
-    let edge_cuts = edge_cuts(add.edge_cuts.unwrap_or_default()).map_err(bad)?;
+    let edge_cuts = match &add.edge_cuts {
+        Some(c) => edge_cuts(c).map_err(bad)?,
+        None => Vec::new(),
+    };
     match kind {
         p::ItemKind::Image if !frames.is_empty() => {
             return Err(bad("frames: a picture has no frames".into()));
@@ -418,12 +422,13 @@ mod tests {
     #[test]
     fn reads_known_edge_cuts_and_skips_unknown_ones() {
         let h2 = "ff".repeat(32);
-        let v = with_cuts(json!([
-            {"edge": "top", "percent": 20, "pdq": H32, "quality": 61, "note": "new field"},
-            {"edge": "left", "percent": 20, "pdq": "not even hex", "quality": 60},
-            {"edge": "bottom", "percent": 35, "pdq": H32, "quality": 60},
-            {"edge": "bottom", "percent": 20, "pdq": h2, "quality": 77},
-        ]));
+        let v = with_cuts(json!({
+            "bottom_20": {"pdq": h2, "quality": 77},
+            "top_20": {"pdq": H32, "quality": 61, "note": "new field"},
+            "left_20": {"pdq": "not even hex", "quality": 60},
+            "bottom_35": {"pdq": H32, "quality": 60},
+            "top_10": "a shape this kit does not know",
+        }));
         let Change::Upsert(e) = parse_entry(&v, 0).unwrap() else {
             panic!("an add")
         };
@@ -454,41 +459,37 @@ mod tests {
         let bad_pdq = "zz".repeat(32);
         let cases = [
             (
-                json!([{"edge": "top", "percent": 20, "pdq": bad_pdq, "quality": 60}]),
-                "edge_cuts[0].pdq: invalid",
+                json!({"top_20": {"pdq": bad_pdq, "quality": 60}}),
+                "edge_cuts.top_20.pdq: invalid",
             ),
             (
-                json!([{"edge": "top", "percent": 20, "pdq": H32, "quality": 60},
-                       {"edge": "bottom", "percent": 20, "pdq": H32, "quality": 101}]),
-                "edge_cuts[1].quality: invalid",
+                json!({"top_20": {"pdq": H32, "quality": 60},
+                       "bottom_20": {"pdq": H32, "quality": 101}}),
+                "edge_cuts.bottom_20.quality: invalid",
             ),
             (
-                json!([{"edge": "bottom", "percent": 20, "quality": 60}]),
-                "edge_cuts[0].pdq: missing",
+                json!({"bottom_20": {"quality": 60}}),
+                "edge_cuts.bottom_20.pdq: missing",
             ),
             (
-                json!([{"edge": "top", "percent": 20, "pdq": H32, "quality": 60},
-                       {"edge": "top", "percent": 20, "pdq": H32, "quality": 60}]),
-                "edge_cuts[1].edge: listed twice",
+                json!({"top_20": {"pdq": H32}}),
+                "edge_cuts.top_20.quality: missing",
             ),
+            (json!({"top_20": [H32, 60]}), "edge_cuts.top_20: invalid"),
+            (json!({"top_20": null}), "edge_cuts.top_20: invalid"),
             (
-                json!([{"percent": 20, "pdq": H32, "quality": 60}]),
-                "edge: missing",
+                json!([{"edge": "top", "percent": 20, "pdq": H32, "quality": 60}]),
+                "edge_cuts: invalid",
             ),
-            (
-                json!([{"edge": "top", "percent": -20, "pdq": H32, "quality": 60}]),
-                "edge_cuts[0].percent: invalid",
-            ),
-            (json!({"edge": "top"}), "edge_cuts: invalid"),
         ];
         for (cuts, reason) in cases {
-            let m = parse_entry(&with_cuts(cuts), 0).unwrap_err();
+            let m = parse_entry(&with_cuts(cuts.clone()), 0).expect_err(&cuts.to_string());
             assert_eq!(m.reason, reason);
             assert_eq!((m.seq, m.item_id), (Some(5), Some(9)));
         }
         let video = json!({"seq": 5, "op": "add", "item_id": 9, "kind": "video", "md5": H16,
             "sha256": H32, "frames": [{"t": 0.0, "pdq": H32, "quality": 80}],
-            "edge_cuts": [{"edge": "top", "percent": 20, "pdq": H32, "quality": 60}]});
+            "edge_cuts": {"top_20": {"pdq": H32, "quality": 60}}});
         assert_eq!(
             parse_entry(&video, 0).unwrap_err().reason,
             "edge_cuts: a video has no edge cuts"

@@ -347,40 +347,56 @@ async fn transient_failures_are_retried_and_rejections_stop_at_once() {
     let _ = store::now();
 }
 
-/// Edge cuts as a service lists them (ADR 0410), here added to the service's
-/// pages by a proxy: known cuts are stored and matched as the item (named in
-/// `listed`), unknown kinds of cut are ignored, a bad cut makes its entry
-/// malformed, and a withdrawal drops the cuts from store and index.
+/// Edge cuts as the service lists them (ADR 0410): the phone's cuts, sent with
+/// the items, are stored by the kit and matched as the item (named in
+/// `listed`); a withdrawal drops them from store and index. A proxy plays a
+/// newer service (kinds of cut this kit does not know, ignored) and a broken one
+/// (a cut of quality 101, which makes its entry malformed): the real service
+/// refuses both on input.
 #[tokio::test]
 async fn edge_cuts_are_synced_matched_and_withdrawn() {
     let svc = Service::start().await;
     let key = svc.platform_key("p1").await;
     let mut rng = Rng(0xc075);
-    let items: Vec<Value> = (0..4).map(|_| random_image(&mut rng)).collect();
-    let (number, token, ids) = svc.create_case(items.clone()).await;
     // Per item: its top and bottom cut hashes (random, far from everything).
+    let cuts: Vec<([u8; 32], [u8; 32])> = (0..4).map(|_| (rng.bytes(), rng.bytes())).collect();
+    let items: Vec<Value> = cuts
+        .iter()
+        .map(|(top, bottom)| {
+            let mut it = random_image(&mut rng);
+            it["image"]["edge_cuts"] = serde_json::json!({
+                "top_20": {"pdq": hex::encode(top), "quality": 80},
+                "bottom_20": {"pdq": hex::encode(bottom), "quality": 77},
+            });
+            it
+        })
+        .collect();
+    let (number, token, ids) = svc.create_case(items.clone()).await;
     let cuts: Vec<(i64, [u8; 32], [u8; 32])> = ids
         .iter()
-        .map(|&id| (id, rng.bytes::<32>(), rng.bytes::<32>()))
+        .zip(&cuts)
+        .map(|(&id, &(t, b))| (id, t, b))
         .collect();
     let bad_item = ids[3];
     let proxy = Proxy::start(&svc.url).await;
-    let listed = cuts.clone();
     proxy.rewrite_sync(move |page| {
         for e in page["entries"].as_array_mut().unwrap() {
             if e["op"] != "add" {
                 continue;
             }
-            let Some(&(id, top, bottom)) = listed.iter().find(|c| e["item_id"] == c.0) else {
-                continue;
-            };
-            let quality = if id == bad_item { 101 } else { 77 };
-            e["edge_cuts"] = serde_json::json!([
-                {"edge": "top", "percent": 20, "pdq": hex::encode(top), "quality": 80},
-                {"edge": "bottom", "percent": 20, "pdq": hex::encode(bottom), "quality": quality},
-                {"edge": "left", "percent": 20, "pdq": hex::encode(top), "quality": 80},
-                {"edge": "top", "percent": 30, "pdq": "a future form", "quality": 80},
-            ]);
+            assert!(
+                e["edge_cuts"]["top_20"].is_object(),
+                "the service lists cuts"
+            );
+            let c = e["edge_cuts"].as_object_mut().unwrap();
+            c.insert(
+                "left_20".into(),
+                serde_json::json!({"pdq": "not hex", "quality": 80}),
+            );
+            c.insert("top_30".into(), serde_json::json!("a future form"));
+            if e["item_id"] == bad_item {
+                e["edge_cuts"]["bottom_20"]["quality"] = serde_json::json!(101);
+            }
         }
     });
     let dir = tempfile::tempdir().unwrap();
@@ -396,7 +412,7 @@ async fn edge_cuts_are_synced_matched_and_withdrawn() {
     assert_eq!((r.added, r.malformed), (3, 1));
     assert_eq!(
         store.malformed(1).unwrap()[0].reason,
-        "edge_cuts[1].quality: invalid"
+        "edge_cuts.bottom_20.quality: invalid"
     );
     assert_eq!(store.stats().unwrap().edge_cuts, 6);
     assert_eq!(matcher.indexed_hashes(), 9);
