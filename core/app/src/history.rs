@@ -60,26 +60,49 @@ pub(crate) fn open_stored(
     decode_fingerprints(&plain).map(Some)
 }
 
+/// A picture without edge cuts (the only picture form before cuts existed).
 const STORED_IMAGE: u8 = 1;
 const STORED_VIDEO: u8 = 2;
 /// An item restored from the service: its fingerprints stayed on the phone
 /// that made it.
 const STORED_ELSEWHERE: u8 = 3;
+/// A picture with its edge cuts.
+const STORED_IMAGE_CUTS: u8 = 4;
 const FRAME_LEN: usize = 8 + p::Pdq::LEN + 1;
+/// The fixed part of a stored picture: kind, MD5, SHA-256, PDQ, quality.
+const IMAGE_LEN: usize = 1 + 16 + 32 + p::Pdq::LEN + 1;
+/// One stored edge cut: edge code, percent, PDQ, quality.
+const CUT_LEN: usize = 1 + 1 + p::Pdq::LEN + 1;
 
 /// The stored (plaintext) form of an item's fingerprints, raw bytes rather than
-/// JSON so listing a long history stays cheap: an image is `1 ‖ md5 ‖ sha256 ‖
-/// pdq ‖ quality`; a video `2 ‖ md5 ‖ sha256 ‖ n (u32 LE) ‖ n × (t (f64 LE) ‖ pdq
-/// ‖ quality)`.
+/// JSON so listing a long history stays cheap: an image without edge cuts is
+/// `1 ‖ md5 ‖ sha256 ‖ pdq ‖ quality`; an image with edge cuts `4 ‖ md5 ‖ sha256
+/// ‖ pdq ‖ quality ‖ n (u8, 1–2) ‖ n × (edge (CutEdge::code) ‖ percent ‖ pdq ‖
+/// quality)`; a video `2 ‖ md5 ‖ sha256 ‖ n (u32 LE) ‖ n × (t (f64 LE) ‖ pdq ‖
+/// quality)`.
 pub(crate) fn encode_fingerprints(item: &p::ItemInput) -> Vec<u8> {
     match item {
         p::ItemInput::Image(f) => {
-            let mut out = Vec::with_capacity(1 + 16 + 32 + 32 + 1);
-            out.push(STORED_IMAGE);
+            let mut out = Vec::with_capacity(IMAGE_LEN + 1 + f.edge_cuts.len() * CUT_LEN);
+            out.push(if f.edge_cuts.is_empty() {
+                STORED_IMAGE
+            } else {
+                STORED_IMAGE_CUTS
+            });
             out.extend_from_slice(&f.md5.0);
             out.extend_from_slice(&f.sha256.0);
             out.extend_from_slice(&f.pdq.0);
             out.push(f.quality.get());
+            if !f.edge_cuts.is_empty() {
+                // At most one cut per edge (checked before anything is stored).
+                out.push(f.edge_cuts.len() as u8);
+                for c in &f.edge_cuts {
+                    out.push(c.edge.code());
+                    out.push(c.percent);
+                    out.extend_from_slice(&c.pdq.0);
+                    out.push(c.quality.get());
+                }
+            }
             out
         }
         p::ItemInput::Video(f) => {
@@ -98,20 +121,56 @@ pub(crate) fn encode_fingerprints(item: &p::ItemInput) -> Vec<u8> {
     }
 }
 
-/// Reads [`encode_fingerprints`]' form; [`Error::Corrupt`] for anything else.
+/// Reads the edge cuts stored after a picture's fixed part: a count of 1 or 2,
+/// then that many cuts of distinct edges; [`Error::Corrupt`] for anything else.
+fn decode_cuts(b: &[u8]) -> Result<Vec<p::EdgeCut>> {
+    let (&n, rest) = b.split_first().ok_or(Error::Corrupt)?;
+    if !(1..=p::CutEdge::ALL.len()).contains(&usize::from(n))
+        || rest.len() != usize::from(n) * CUT_LEN
+    {
+        return Err(Error::Corrupt);
+    }
+    let cuts = rest
+        .chunks_exact(CUT_LEN)
+        .map(|c| {
+            let percent = c[1];
+            if !(1..100).contains(&percent) {
+                return Err(Error::Corrupt);
+            }
+            Ok(p::EdgeCut {
+                edge: p::CutEdge::from_code(c[0]).ok_or(Error::Corrupt)?,
+                percent,
+                pdq: p::Pdq::from_slice(&c[2..2 + p::Pdq::LEN]).ok_or(Error::Corrupt)?,
+                quality: p::Quality::new(c[CUT_LEN - 1]).ok_or(Error::Corrupt)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if cuts.len() == 2 && cuts[0].edge == cuts[1].edge {
+        return Err(Error::Corrupt);
+    }
+    Ok(cuts)
+}
+
+/// Reads [`encode_fingerprints`]' form (and pictures stored before edge cuts
+/// existed, tag 1); [`Error::Corrupt`] for anything else.
 pub(crate) fn decode_fingerprints(b: &[u8]) -> Result<p::ItemInput> {
     let take =
         |b: &[u8], at: usize, n: usize| b.get(at..at + n).ok_or(Error::Corrupt).map(<[u8]>::to_vec);
     let md5 = p::Md5::from_slice(&take(b, 1, 16)?).ok_or(Error::Corrupt)?;
     let sha256 = p::Sha256::from_slice(&take(b, 17, 32)?).ok_or(Error::Corrupt)?;
     match b.first() {
-        Some(&STORED_IMAGE) if b.len() == 1 + 16 + 32 + 32 + 1 => {
+        Some(&tag) if matches!(tag, STORED_IMAGE | STORED_IMAGE_CUTS) && b.len() >= IMAGE_LEN => {
+            let edge_cuts = match tag {
+                STORED_IMAGE if b.len() == IMAGE_LEN => Vec::new(),
+                STORED_IMAGE_CUTS => decode_cuts(&b[IMAGE_LEN..])?,
+                _ => return Err(Error::Corrupt),
+            };
             Ok(p::ItemInput::Image(p::ImageFingerprints {
                 md5,
                 sha256,
                 pdq: p::Pdq::from_slice(&b[49..81]).ok_or(Error::Corrupt)?,
                 quality: p::Quality::new(b[81]).ok_or(Error::Corrupt)?,
-                edge_cuts: Vec::new(),
+                edge_cuts,
             }))
         }
         Some(&STORED_VIDEO) => {
@@ -428,7 +487,20 @@ mod tests {
                 })
                 .collect(),
         });
-        for item in [&image, &video] {
+        let cut = |edge, seed| p::EdgeCut {
+            edge,
+            percent: p::EDGE_CUT_PERCENT,
+            pdq: p::Pdq(hash(seed)),
+            quality: p::Quality::new(seed + 50).unwrap(),
+        };
+        let image_cuts = p::ItemInput::Image(p::ImageFingerprints {
+            md5: p::Md5(hash(11)),
+            sha256: p::Sha256(hash(12)),
+            pdq: p::Pdq(hash(13)),
+            quality: p::Quality::new(90).unwrap(),
+            edge_cuts: vec![cut(p::CutEdge::Top, 14), cut(p::CutEdge::Bottom, 15)],
+        });
+        for item in [&image, &video, &image_cuts] {
             let b = encode_fingerprints(item);
             assert_eq!(&decode_fingerprints(&b).unwrap(), item);
             // Truncated, extended or of an unknown kind: damage.
@@ -444,6 +516,100 @@ mod tests {
             assert!(matches!(decode_fingerprints(&kind), Err(Error::Corrupt)));
         }
         assert_eq!(encode_fingerprints(&image).len(), 82);
+        assert_eq!(encode_fingerprints(&image_cuts).len(), 82 + 1 + 2 * 35);
         assert!(matches!(decode_fingerprints(&[]), Err(Error::Corrupt)));
+    }
+
+    /// A picture stored by a version before edge cuts (tag 1, 82 bytes) still
+    /// reads, without cuts; a picture without cuts is still stored that way.
+    #[test]
+    fn a_picture_stored_before_edge_cuts_still_reads() {
+        let mut old = vec![1u8];
+        old.extend_from_slice(&hash::<16>(1));
+        old.extend_from_slice(&hash::<32>(2));
+        old.extend_from_slice(&hash::<32>(3));
+        old.push(68);
+        let expected = p::ItemInput::Image(p::ImageFingerprints {
+            md5: p::Md5(hash(1)),
+            sha256: p::Sha256(hash(2)),
+            pdq: p::Pdq(hash(3)),
+            quality: p::Quality::new(68).unwrap(),
+            edge_cuts: Vec::new(),
+        });
+        assert_eq!(decode_fingerprints(&old).unwrap(), expected);
+        assert_eq!(encode_fingerprints(&expected), old);
+        // Tag 1 followed by cuts is not a form that was ever written.
+        let mut with_cuts = old.clone();
+        with_cuts.extend_from_slice(&[1, 1, 20]);
+        with_cuts.extend_from_slice(&hash::<32>(4));
+        with_cuts.push(70);
+        assert!(matches!(
+            decode_fingerprints(&with_cuts),
+            Err(Error::Corrupt)
+        ));
+        with_cuts[0] = STORED_IMAGE_CUTS;
+        assert!(decode_fingerprints(&with_cuts).is_ok());
+    }
+
+    /// Malformed stored cuts are damage: no cut after the tag that says there
+    /// are some, more than two, an unknown edge, the same edge twice, a share
+    /// of 0 or 100 %, a quality over 100, a count that does not fit the bytes.
+    #[test]
+    fn malformed_stored_edge_cuts_are_corrupt() {
+        let item = p::ItemInput::Image(p::ImageFingerprints {
+            md5: p::Md5(hash(1)),
+            sha256: p::Sha256(hash(2)),
+            pdq: p::Pdq(hash(3)),
+            quality: p::Quality::new(68).unwrap(),
+            edge_cuts: vec![
+                p::EdgeCut {
+                    edge: p::CutEdge::Top,
+                    percent: 20,
+                    pdq: p::Pdq(hash(4)),
+                    quality: p::Quality::new(70).unwrap(),
+                },
+                p::EdgeCut {
+                    edge: p::CutEdge::Bottom,
+                    percent: 20,
+                    pdq: p::Pdq(hash(5)),
+                    quality: p::Quality::new(71).unwrap(),
+                },
+            ],
+        });
+        let good = encode_fingerprints(&item);
+        assert_eq!(good[0], STORED_IMAGE_CUTS);
+        let (count, top, bottom) = (82, 83, 83 + 35);
+        let damaged = |at: usize, v: u8| {
+            let mut b = good.clone();
+            b[at] = v;
+            decode_fingerprints(&b)
+        };
+        for (at, v) in [
+            (count, 0),
+            (count, 1),
+            (count, 3),
+            (top, 0),
+            (top, 3),
+            (bottom, 1),
+            (top + 1, 0),
+            (top + 1, 100),
+            (bottom + 34, 101),
+        ] {
+            assert!(
+                matches!(damaged(at, v), Err(Error::Corrupt)),
+                "byte {at} = {v}"
+            );
+        }
+        // Tag 4 with nothing after the picture.
+        let mut bare = good[..82].to_vec();
+        assert!(matches!(decode_fingerprints(&bare), Err(Error::Corrupt)));
+        bare.push(0);
+        assert!(matches!(decode_fingerprints(&bare), Err(Error::Corrupt)));
+        // Three cuts.
+        let mut three = good.clone();
+        three[count] = 3;
+        three.extend_from_slice(&good[top..bottom]);
+        assert!(matches!(decode_fingerprints(&three), Err(Error::Corrupt)));
+        assert_eq!(decode_fingerprints(&good).unwrap(), item);
     }
 }

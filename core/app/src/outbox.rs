@@ -149,8 +149,9 @@ fn bad(what: &str) -> Error {
     Error::InvalidInput(what.into())
 }
 
-/// The wire form of an item, checking what the types do not: an image has its PDQ,
-/// a video 1 to [`p::MAX_FRAMES_PER_VIDEO`] frames with valid timestamps.
+/// The wire form of an item, checking what the types do not: an image has its PDQ
+/// and at most one edge cut per edge, each of [`p::EDGE_CUT_PERCENT`] %; a video
+/// 1 to [`p::MAX_FRAMES_PER_VIDEO`] frames with valid timestamps and no edge cut.
 pub(crate) fn to_wire(f: &ItemFingerprint) -> Result<p::ItemInput> {
     match f.kind {
         MediaKind::Image => {
@@ -158,15 +159,27 @@ pub(crate) fn to_wire(f: &ItemFingerprint) -> Result<p::ItemInput> {
             let quality = f
                 .quality
                 .ok_or_else(|| bad_media("PDQ quality must be 0 to 100"))?;
+            if f.edge_cuts.iter().any(|c| c.percent != p::EDGE_CUT_PERCENT) {
+                return Err(bad_media("an edge cut must remove 20 % of the rows"));
+            }
+            let mut edges: Vec<p::CutEdge> = f.edge_cuts.iter().map(|c| c.edge).collect();
+            edges.sort_unstable();
+            edges.dedup();
+            if edges.len() != f.edge_cuts.len() {
+                return Err(bad_media("at most one edge cut per edge"));
+            }
             Ok(p::ItemInput::Image(p::ImageFingerprints {
                 md5: f.md5,
                 sha256: f.sha256,
                 pdq,
                 quality,
-                edge_cuts: Vec::new(),
+                edge_cuts: f.edge_cuts.clone(),
             }))
         }
         MediaKind::Video => {
+            if !f.edge_cuts.is_empty() {
+                return Err(bad_media("a video has no edge cuts"));
+            }
             if f.frames.is_empty() || f.frames.len() > p::MAX_FRAMES_PER_VIDEO {
                 return Err(bad_media("a video needs 1 to 7200 frames"));
             }
@@ -1276,4 +1289,56 @@ enum Loaded {
 /// Associated data of the sealed payload of outbox row `id`.
 fn payload_purpose(id: i64) -> String {
     row_purpose("outbox", id, "payload")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn picture() -> ItemFingerprint {
+        let cut = |edge, b: u8| p::EdgeCut {
+            edge,
+            percent: p::EDGE_CUT_PERCENT,
+            pdq: p::Pdq([b; 32]),
+            quality: p::Quality::new(80).unwrap(),
+        };
+        ItemFingerprint {
+            kind: MediaKind::Image,
+            md5: p::Md5([1; 16]),
+            sha256: p::Sha256([2; 32]),
+            pdq: Some(p::Pdq([3; 32])),
+            quality: p::Quality::new(90),
+            frames: Vec::new(),
+            edge_cuts: vec![cut(p::CutEdge::Top, 4), cut(p::CutEdge::Bottom, 5)],
+            low_quality: false,
+        }
+    }
+
+    /// The wire form carries a picture's cuts as they are, and refuses cuts of
+    /// another share, one edge twice, or cuts on a video (the service would).
+    #[test]
+    fn the_wire_form_carries_well_formed_edge_cuts_only() {
+        let good = picture();
+        match to_wire(&good).unwrap() {
+            p::ItemInput::Image(i) => assert_eq!(i.edge_cuts, good.edge_cuts),
+            p::ItemInput::Video(_) => panic!("a picture"),
+        }
+        let mut none = good.clone();
+        none.edge_cuts.clear();
+        assert!(to_wire(&none).is_ok(), "items hashed before cuts existed");
+        let mut share = good.clone();
+        share.edge_cuts[1].percent = 15;
+        let mut twice = good.clone();
+        twice.edge_cuts[1].edge = p::CutEdge::Top;
+        let mut video = good.clone();
+        video.kind = MediaKind::Video;
+        video.frames = vec![p::VideoFrame {
+            t: 0.0,
+            pdq: p::Pdq([6; 32]),
+            quality: p::Quality::new(80).unwrap(),
+        }];
+        for bad in [share, twice, video] {
+            assert!(matches!(to_wire(&bad), Err(Error::InvalidMedia(_))));
+        }
+    }
 }

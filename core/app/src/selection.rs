@@ -45,6 +45,12 @@ pub struct ItemFingerprint {
     pub quality: Option<p::Quality>,
     /// vPDQ frames of a video (empty for pictures).
     pub frames: Vec<p::VideoFrame>,
+    /// PDQ of a picture with its top, and with its bottom,
+    /// [`p::EDGE_CUT_PERCENT`] % of rows removed ("edge cuts", in
+    /// [`p::CutEdge::ALL`] order), so that a re-upload with a caption bar over
+    /// that edge still matches (ADR 0410). Empty for videos, for pictures too
+    /// small to cut, and for items hashed before cuts existed.
+    pub edge_cuts: Vec<p::EdgeCut>,
     /// `true` when the perceptual hash is too weak to use (picture quality < 50,
     /// or a video without a frame of quality ≥ 50): tell the user that only exact
     /// copies of this item can be found. It is still worth submitting.
@@ -162,13 +168,29 @@ fn wire_pdq(pdq: &hashing::Pdq) -> Result<(p::Pdq, p::Quality), ItemError> {
 }
 
 fn image_fp(f: hashing::ImageFingerprint) -> Result<ItemFingerprint, ItemError> {
-    image_item(&f.exact, &f.pdq)
+    image_item(&f.exact, &f.pdq, &f.edge_cuts)
 }
 
-/// A picture's fingerprint from its exact hashes and its PDQ.
+/// The protocol's form of a picture's edge cuts.
+fn wire_cuts(cuts: &[hashing::EdgeCutPdq]) -> Result<Vec<p::EdgeCut>, ItemError> {
+    cuts.iter()
+        .map(|c| {
+            let (pdq, quality) = wire_pdq(&c.pdq)?;
+            Ok(p::EdgeCut {
+                edge: c.edge,
+                percent: p::EDGE_CUT_PERCENT,
+                pdq,
+                quality,
+            })
+        })
+        .collect()
+}
+
+/// A picture's fingerprint from its exact hashes, its PDQ and its edge cuts.
 fn image_item(
     exact: &hashing::ExactHashes,
     pdq: &hashing::Pdq,
+    cuts: &[hashing::EdgeCutPdq],
 ) -> Result<ItemFingerprint, ItemError> {
     let (md5, sha256) = exact_hashes(exact)?;
     let (wire, quality) = wire_pdq(pdq)?;
@@ -179,6 +201,7 @@ fn image_item(
         pdq: Some(wire),
         quality: Some(quality),
         frames: Vec::new(),
+        edge_cuts: wire_cuts(cuts)?,
         low_quality: pdq.quality < MIN_QUALITY,
     })
 }
@@ -229,7 +252,16 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
                 original_height,
             )
             .map_err(hash_error)?;
-            image_item(&hashing::exact::hash_bytes(&file_bytes), &d.pdq)
+            // The buffer was checked to hold the picture, so cutting rows off it
+            // cannot fail.
+            let cuts = hashing::cuts::edge_cuts_from_pixels(
+                &rgba,
+                width as usize,
+                height as usize,
+                4,
+                stride as usize,
+            );
+            image_item(&hashing::exact::hash_bytes(&file_bytes), &d.pdq, &cuts)
         }
         SelectionInput::VideoFile(path) => {
             let v = video::fingerprint_video_file(
@@ -265,6 +297,7 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
                         })
                     })
                     .collect::<Result<Vec<_>, ItemError>>()?,
+                edge_cuts: Vec::new(),
                 low_quality: usable == 0,
             })
         }
@@ -308,6 +341,7 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
                 pdq: None,
                 quality: None,
                 frames,
+                edge_cuts: Vec::new(),
                 low_quality,
             })
         }
@@ -438,4 +472,99 @@ pub fn hash_selection(
     }
     group_near_duplicates(&mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use takedown_fingerprint::hashing::cuts::edge_cuts_from_rgb;
+
+    /// RGB with detail everywhere (cuts and the whole differ).
+    fn rgb(w: usize, h: usize) -> Vec<u8> {
+        (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                [
+                    ((x * 7 + y * 3) % 251) as u8,
+                    (((x / 9) ^ (y / 13)) * 37 % 256) as u8,
+                    ((x * y / 17) % 256) as u8,
+                ]
+            })
+            .collect()
+    }
+
+    fn wire(cuts: &[hashing::EdgeCutPdq]) -> Vec<p::EdgeCut> {
+        wire_cuts(cuts).unwrap()
+    }
+
+    /// Host-decoded RGBA (rows padded past the picture) gives the same edge cuts
+    /// as the fingerprint crate's cuts of the same RGB, in top, bottom order.
+    #[test]
+    fn host_pixels_carry_the_edge_cuts_of_the_same_pixels() {
+        let (w, h) = (96usize, 130usize);
+        let px = rgb(w, h);
+        let stride = w * 4 + 12;
+        let mut rgba = vec![0xEE; stride * h];
+        for y in 0..h {
+            for x in 0..w {
+                let s = &px[(y * w + x) * 3..][..3];
+                rgba[y * stride + x * 4..][..4].copy_from_slice(&[s[0], s[1], s[2], 255]);
+            }
+        }
+        let f = hash_one(
+            SelectionInput::ImagePixels {
+                rgba,
+                width: w as u32,
+                height: h as u32,
+                stride: stride as u32,
+                file_bytes: b"the encoded file".to_vec(),
+                original_width: w as u32,
+                original_height: h as u32,
+            },
+            &CancelToken::default(),
+        )
+        .unwrap();
+        let expected = wire(&edge_cuts_from_rgb(&px, w, h));
+        assert_eq!(expected.len(), 2);
+        assert_eq!(f.edge_cuts, expected);
+        assert_eq!(f.edge_cuts[0].edge, p::CutEdge::Top);
+        assert_eq!(f.edge_cuts[1].edge, p::CutEdge::Bottom);
+        assert!(f.edge_cuts.iter().all(|c| c.percent == p::EDGE_CUT_PERCENT));
+        assert_ne!(Some(f.edge_cuts[0].pdq), f.pdq);
+        assert_ne!(f.edge_cuts[0].pdq, f.edge_cuts[1].pdq);
+    }
+
+    /// A picture too small to cut has no cuts, and a video never has any.
+    #[test]
+    fn no_cuts_for_tiny_pictures_or_videos() {
+        let rgba = vec![128u8; 4 * 4 * 4];
+        let f = hash_one(
+            SelectionInput::ImagePixels {
+                rgba,
+                width: 4,
+                height: 4,
+                stride: 16,
+                file_bytes: vec![1],
+                original_width: 4,
+                original_height: 4,
+            },
+            &CancelToken::default(),
+        )
+        .unwrap();
+        assert!(f.edge_cuts.is_empty());
+        let v = hash_one(
+            SelectionInput::VideoHashed {
+                md5: Some("00".repeat(16)),
+                sha256: Some("00".repeat(32)),
+                frames: vec![HostFrame {
+                    t: 0.0,
+                    pdq: "f6".repeat(32),
+                    quality: 80,
+                }],
+            },
+            &CancelToken::default(),
+        )
+        .unwrap();
+        assert!(v.edge_cuts.is_empty());
+    }
 }

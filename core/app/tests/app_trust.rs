@@ -661,11 +661,38 @@ fn body_violations(path: &str, body: &[u8]) -> Vec<String> {
     for it in &items {
         keys(it, &["image", "video"], "item", &mut bad);
         if let Some(img) = it.get("image") {
-            keys(img, &["md5", "sha256", "pdq", "quality"], "image", &mut bad);
+            keys(
+                img,
+                &["md5", "sha256", "pdq", "quality", "edge_cuts"],
+                "image",
+                &mut bad,
+            );
             hex(&img["md5"], 32, "md5", &mut bad);
             hex(&img["sha256"], 64, "sha256", &mut bad);
             hex(&img["pdq"], 64, "pdq", &mut bad);
             quality(&img["quality"], "image", &mut bad);
+            if let Some(cuts) = img.get("edge_cuts") {
+                let cuts = cuts.as_array().cloned().unwrap_or_default();
+                if cuts.is_empty() || cuts.len() > 2 {
+                    bad.push("edge_cuts: count".into());
+                }
+                for c in &cuts {
+                    keys(
+                        c,
+                        &["edge", "percent", "pdq", "quality"],
+                        "edge cut",
+                        &mut bad,
+                    );
+                    if !matches!(c["edge"].as_str(), Some("top" | "bottom")) {
+                        bad.push("edge cut edge".into());
+                    }
+                    if c["percent"].as_u64() != Some(20) {
+                        bad.push("edge cut percent".into());
+                    }
+                    hex(&c["pdq"], 64, "edge cut pdq", &mut bad);
+                    quality(&c["quality"], "edge cut", &mut bad);
+                }
+            }
         }
         if let Some(vid) = it.get("video") {
             keys(vid, &["md5", "sha256", "frames"], "video", &mut bad);
@@ -725,13 +752,126 @@ async fn every_request_body_passes_the_allow_list() {
     }
     // The checker fails on what must never be sent.
     let create = captured.iter().find(|c| c.path == "/v1/cases").unwrap();
-    let mut v: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
-    v["items"][0]["image"]["label"] = "beach".into();
-    assert!(!body_violations("/v1/cases", &serde_json::to_vec(&v).unwrap()).is_empty());
-    let mut v: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
-    v["items"][0]["image"]["md5"] = "IMG_0001.JPG".into();
-    assert!(!body_violations("/v1/cases", &serde_json::to_vec(&v).unwrap()).is_empty());
+    let sent: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
+    assert_eq!(
+        sent["items"][0]["image"]["edge_cuts"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "the pictures' edge cuts are sent (and so checked above)"
+    );
+    let flagged = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = sent.clone();
+        edit(&mut v);
+        !body_violations("/v1/cases", &serde_json::to_vec(&v).unwrap()).is_empty()
+    };
+    assert!(flagged(
+        &|v| v["items"][0]["image"]["label"] = "beach".into()
+    ));
+    assert!(flagged(
+        &|v| v["items"][0]["image"]["md5"] = "IMG_0001.JPG".into()
+    ));
+    // …and on anything in an edge cut but its four fields, as they must be.
+    let cut = |v: &mut serde_json::Value| -> serde_json::Value {
+        v["items"][0]["image"]["edge_cuts"][0].take()
+    };
+    for edit in [
+        &(|v: &mut serde_json::Value| {
+            v["items"][0]["image"]["edge_cuts"][0]["name"] = "IMG_0001.JPG".into()
+        }) as &dyn Fn(&mut serde_json::Value),
+        &|v| v["items"][0]["image"]["edge_cuts"][1]["edge"] = "left".into(),
+        &|v| v["items"][0]["image"]["edge_cuts"][0]["percent"] = 15.into(),
+        &|v| v["items"][0]["image"]["edge_cuts"][0]["pdq"] = "beach".into(),
+        &|v| v["items"][0]["image"]["edge_cuts"][1]["quality"] = 101.into(),
+        &|v| v["items"][0]["image"]["edge_cuts"] = "top".into(),
+        &|v| {
+            let c = cut(v);
+            v["items"][0]["image"]["edge_cuts"] = serde_json::json!([c.clone(), c.clone(), c]);
+        },
+    ] {
+        assert!(flagged(edit));
+    }
+    assert!(!flagged(&|_| {}), "the body as sent passes");
     assert!(!body_violations("/v1/cases/TD-1/withdraw", br#"{"why":"x"}"#).is_empty());
+}
+
+/// The edge cuts a picture's request body must carry: the fingerprint crate's
+/// cuts of the decoded pixels, as the protocol's JSON.
+fn expected_cuts(png: &[u8]) -> serde_json::Value {
+    let rgb = image::load_from_memory(png).unwrap().to_rgb8();
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let cuts = takedown_fingerprint::hashing::cuts::edge_cuts_from_rgb(rgb.as_raw(), w, h);
+    assert_eq!(cuts.len(), 2);
+    serde_json::Value::Array(
+        cuts.iter()
+            .map(|c| {
+                serde_json::json!({
+                    "edge": c.edge.as_str(),
+                    "percent": 20,
+                    "pdq": c.pdq.hash.to_string(),
+                    "quality": c.pdq.quality,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A hashed picture's request body carries its two edge cuts (the cuts of its
+/// pixels); the history keeps them sealed with the item, so a resubmission
+/// after a refusal, from a reopened history, sends the same cuts; an item
+/// added later sends its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_cuts_are_sent_kept_and_sent_again_unchanged() {
+    let svc = Service::start().await;
+    let proxy = Proxy::start(&svc.url).await;
+    let phone = Phone::new();
+    let app = phone.open_app(&proxy.url);
+    let png = app_support::photo_png(50, 160, 120);
+    let later = app_support::photo_png(51, 160, 120);
+    let hash = |png: &[u8]| SubmitItem {
+        fingerprint: hash_selection(
+            vec![SelectionInput::ImageBytes(png.to_vec())],
+            &|_, _| {},
+            &Default::default(),
+        )
+        .unwrap()
+        .remove(0)
+        .fingerprint
+        .unwrap(),
+        label: None,
+    };
+    proxy.push_fault(Fault::Status(422));
+    let e = app.submit_case(&answers(), &[hash(&png)]).await;
+    assert!(matches!(e, Err(Error::Rejected { .. })), "{e:?}");
+    let case_id = app.list_cases().unwrap()[0].id;
+    drop(app);
+    let app = phone.open_app(&proxy.url);
+    assert_eq!(app.resubmit(case_id).unwrap(), 1);
+    assert_eq!(app.flush().await.unwrap().sent, 1);
+    let add = app.add_items(case_id, &[hash(&later)]).await.unwrap();
+    assert!(add.sent);
+    let bodies = |path: &dyn Fn(&str) -> bool| -> Vec<serde_json::Value> {
+        proxy
+            .captured()
+            .iter()
+            .filter(|c| c.method == "POST" && path(&c.path))
+            .map(|c| serde_json::from_slice(&c.body).unwrap())
+            .collect()
+    };
+    let creates = bodies(&|p| p == "/v1/cases");
+    assert_eq!(creates.len(), 2, "refused, then resubmitted");
+    let want = expected_cuts(&png);
+    for b in &creates {
+        assert_eq!(b["items"][0]["image"]["edge_cuts"], want);
+    }
+    assert_ne!(creates[0]["idempotency_key"], creates[1]["idempotency_key"]);
+    let adds = bodies(&|p| p.starts_with("/v1/cases/") && p.ends_with("/items"));
+    assert_eq!(adds.len(), 1);
+    assert_eq!(
+        adds[0]["items"][0]["image"]["edge_cuts"],
+        expected_cuts(&later)
+    );
+    assert_ne!(want, expected_cuts(&later));
 }
 
 /// Every form a fingerprint could take on disk: lowercase and uppercase hex and
@@ -780,7 +920,7 @@ fn assert_not_on_disk(phone: &Phone, needles: &[Vec<u8>], when: &str) {
     assert!(scanned >= 1, "{when}: no history file to scan");
 }
 
-/// Fingerprints (MD5, SHA-256, PDQ, vPDQ frames) are sealed at rest: none of
+/// Fingerprints (MD5, SHA-256, PDQ, edge cuts, vPDQ frames) are sealed at rest: none of
 /// them, in hex or raw, is in the database file or its WAL — after queueing,
 /// after sending, after a status refresh and after closing — and the history
 /// still shows them. A sealed fingerprint copied onto another row does not open.
@@ -835,7 +975,15 @@ async fn fingerprints_are_sealed_at_rest_in_the_file_and_its_wal() {
         assert_eq!(s.frame_count as usize, f.frames.len());
         assert_eq!(s.low_quality, f.low_quality);
     }
-    let needles = fingerprint_needles(&shown, &frames);
+    // The pictures' edge cuts are sealed too.
+    let mut hashes = frames.clone();
+    hashes.extend(
+        submitted
+            .iter()
+            .flat_map(|i| i.fingerprint.edge_cuts.iter().map(|c| c.pdq.to_hex())),
+    );
+    assert_eq!(hashes.len(), frames.len() + 4, "two cuts per picture");
+    let needles = fingerprint_needles(&shown, &hashes);
     assert_not_on_disk(&phone, &needles, "queued");
     let r = app.flush().await.unwrap();
     assert_eq!((r.sent, r.pending), (1, 0));

@@ -75,6 +75,21 @@ fn bench_history() {
                     pdq: takedown_protocol::Pdq::from_hex(&hex(64, i as u64 + 2)),
                     quality: takedown_protocol::Quality::new(80),
                     frames: Vec::new(),
+                    // Two edge cuts, as every picture hashed now has.
+                    edge_cuts: takedown_protocol::CutEdge::ALL
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &edge)| takedown_protocol::EdgeCut {
+                            edge,
+                            percent: takedown_protocol::EDGE_CUT_PERCENT,
+                            pdq: takedown_protocol::Pdq::from_hex(&hex(
+                                64,
+                                i as u64 + 3 + k as u64,
+                            ))
+                            .unwrap(),
+                            quality: takedown_protocol::Quality::new(80).unwrap(),
+                        })
+                        .collect(),
                     low_quality: false,
                 },
                 // Every tenth item carries a label (opened on listing).

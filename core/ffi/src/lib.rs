@@ -35,7 +35,9 @@ pub use fingerprint::{
     pdq_distance, pdq_from_rgba,
 };
 pub use log::{LogLevel, Logger, set_logger};
-pub use records::{FrameFingerprint, HashedItem, HistoryItem, ItemFingerprint, SubmitItem};
+pub use records::{
+    EdgeCutFingerprint, FrameFingerprint, HashedItem, HistoryItem, ItemFingerprint, SubmitItem,
+};
 pub use video::{
     PushedVideo, VideoFrameHash, VideoHasher, VideoHasherOptions, VideoMatchResult, VideoProgress,
     compare_videos,

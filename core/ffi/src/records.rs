@@ -14,6 +14,7 @@ use takedown_app::status::{CaseChanges, CaseStatusView, ItemStatusView, StatusTo
 use takedown_app::wire::ServiceState;
 use takedown_app::{self as app, Change, NetworkOptions};
 use takedown_protocol as p;
+use takedown_protocol::CutEdge;
 
 // ---- takedown_app:: ----
 
@@ -331,7 +332,32 @@ pub struct CaseChanges {
     pub now: StatusTotals,
 }
 
+// ---- takedown_protocol:: ----
+
+/// The edge of a picture (as shown, after EXIF orientation) that an
+/// [`EdgeCutFingerprint`] removes.
+#[uniffi::remote(Enum)]
+pub enum CutEdge {
+    /// The top rows are removed.
+    Top,
+    /// The bottom rows are removed.
+    Bottom,
+}
+
 // ---- mirrors of the types that hold fingerprints ----
+
+/// PDQ of a picture with its top or its bottom 20 % of rows removed (an "edge
+/// cut"), sent beside the picture's own PDQ so that a re-upload with a caption
+/// bar over that edge still matches.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct EdgeCutFingerprint {
+    /// The edge removed.
+    pub edge: CutEdge,
+    /// PDQ hash of what is left, 64 hex digits.
+    pub pdq: String,
+    /// Its PDQ quality 0–100.
+    pub quality: u8,
+}
 
 /// One vPDQ frame of a video.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
@@ -363,6 +389,12 @@ pub struct ItemFingerprint {
     /// or a video without a frame of quality ≥ 50): tell the user that only exact
     /// copies of this item can be found. It is still worth submitting.
     pub low_quality: bool,
+    /// A picture's edge cuts: its PDQ with the top, and with the bottom, 20 %
+    /// of rows removed (empty for videos and for pictures too small to cut).
+    /// Hand them back unchanged with the item; an item built without them is
+    /// still accepted (it is found only without a caption bar).
+    #[uniffi(default)]
+    pub edge_cuts: Vec<EdgeCutFingerprint>,
 }
 
 /// The result for one item of a selection, in input order.
@@ -443,6 +475,15 @@ impl From<app::selection::ItemFingerprint> for ItemFingerprint {
             quality: f.quality.map(p::Quality::get),
             frames: f.frames.into_iter().map(Into::into).collect(),
             low_quality: f.low_quality,
+            edge_cuts: f
+                .edge_cuts
+                .into_iter()
+                .map(|c| EdgeCutFingerprint {
+                    edge: c.edge,
+                    pdq: c.pdq.to_hex(),
+                    quality: c.quality.get(),
+                })
+                .collect(),
         }
     }
 }
@@ -451,8 +492,9 @@ fn bad_media(what: &str) -> app::Error {
     app::Error::InvalidMedia(what.into())
 }
 
-/// Fingerprints handed back by the app, checked: malformed hex or a quality out of
-/// range is [`app::Error::InvalidMedia`].
+/// Fingerprints handed back by the app, checked: malformed hex, a quality out of
+/// range, or edge cuts that are not at most one per edge of a picture, is
+/// [`app::Error::InvalidMedia`].
 impl TryFrom<ItemFingerprint> for app::selection::ItemFingerprint {
     type Error = app::Error;
     fn try_from(f: ItemFingerprint) -> Result<Self, app::Error> {
@@ -482,6 +524,28 @@ impl TryFrom<ItemFingerprint> for app::selection::ItemFingerprint {
                 })
             })
             .collect::<Result<Vec<_>, app::Error>>()?;
+        let edge_cuts = f
+            .edge_cuts
+            .iter()
+            .map(|c| {
+                Ok(p::EdgeCut {
+                    edge: c.edge,
+                    percent: p::EDGE_CUT_PERCENT,
+                    pdq: p::Pdq::from_hex(&c.pdq)
+                        .ok_or_else(|| bad_media("malformed edge cut PDQ"))?,
+                    quality: p::Quality::new(c.quality)
+                        .ok_or_else(|| bad_media("edge cut quality must be 0 to 100"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, app::Error>>()?;
+        if !edge_cuts.is_empty() && f.kind != MediaKind::Image {
+            return Err(bad_media("only a picture has edge cuts"));
+        }
+        if edge_cuts.len() > p::CutEdge::ALL.len()
+            || (edge_cuts.len() == 2 && edge_cuts[0].edge == edge_cuts[1].edge)
+        {
+            return Err(bad_media("at most one edge cut per edge"));
+        }
         Ok(app::selection::ItemFingerprint {
             kind: f.kind,
             md5,
@@ -489,6 +553,7 @@ impl TryFrom<ItemFingerprint> for app::selection::ItemFingerprint {
             pdq,
             quality,
             frames,
+            edge_cuts,
             low_quality: f.low_quality,
         })
     }

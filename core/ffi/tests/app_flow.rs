@@ -326,23 +326,55 @@ async fn malformed_fingerprints_and_unknown_ids_are_refused_before_anything_is_s
         .fingerprint
         .clone()
         .unwrap();
+    assert_eq!(good.edge_cuts.len(), 2, "a picture has its two edge cuts");
     let mut bad = good.clone();
     bad.pdq = Some("zz".repeat(32));
-    let r = td
-        .submit_case(
-            "r-bad".into(),
-            eligible(),
-            vec![SubmitItem {
-                fingerprint: bad,
-                label: None,
-            }],
-            None,
-        )
-        .await;
-    assert!(
-        matches!(r, Err(TakedownError::InvalidMedia { .. })),
-        "{r:?}"
-    );
+    // Edge cuts the host damaged: bad hex, a quality over 100, one edge twice,
+    // three cuts, cuts on a video.
+    let mut bad_cut_hex = good.clone();
+    bad_cut_hex.edge_cuts[1].pdq = "0".repeat(63);
+    let mut bad_cut_quality = good.clone();
+    bad_cut_quality.edge_cuts[0].quality = 101;
+    let mut same_edge = good.clone();
+    same_edge.edge_cuts[1].edge = same_edge.edge_cuts[0].edge;
+    let mut three = good.clone();
+    three.edge_cuts.push(good.edge_cuts[0].clone());
+    let mut video_cut = good.clone();
+    video_cut.kind = takedown_app::selection::MediaKind::Video;
+    video_cut.pdq = None;
+    video_cut.quality = None;
+    video_cut.frames = vec![takedown_core::FrameFingerprint {
+        t: 0.0,
+        pdq: good.pdq.clone().unwrap(),
+        quality: 80,
+    }];
+    for (i, bad) in [
+        bad,
+        bad_cut_hex,
+        bad_cut_quality,
+        same_edge,
+        three,
+        video_cut,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = td
+            .submit_case(
+                format!("r-bad-{i}"),
+                eligible(),
+                vec![SubmitItem {
+                    fingerprint: bad,
+                    label: None,
+                }],
+                None,
+            )
+            .await;
+        assert!(
+            matches!(r, Err(TakedownError::InvalidMedia { .. })),
+            "{i}: {r:?}"
+        );
+    }
     let r = td
         .submit_case("r-empty".into(), eligible(), vec![], None)
         .await;

@@ -122,6 +122,23 @@ async fn every_input_kind_gives_a_result_or_a_clear_error() {
         "RGBA pixels hash like the decoded file (reference value)"
     );
     assert_eq!(px.sha256.len(), 64);
+    // The host's pixels give the same edge cuts as the fingerprint crate's own
+    // decode of the file.
+    let own = takedown_fingerprint::hashing::fingerprint_image_bytes(&png, &Default::default())
+        .unwrap()
+        .edge_cuts;
+    assert_eq!(own.len(), 2);
+    let cuts: Vec<(takedown_protocol::CutEdge, String, u8)> = px
+        .edge_cuts
+        .iter()
+        .map(|c| (c.edge, c.pdq.clone(), c.quality))
+        .collect();
+    let expected: Vec<(takedown_protocol::CutEdge, String, u8)> = own
+        .iter()
+        .map(|c| (c.edge, c.pdq.hash.to_string(), c.pdq.quality))
+        .collect();
+    assert_eq!(cuts, expected);
+    assert_eq!(jpg_fp.edge_cuts.len(), 2);
     assert_eq!(
         results[0].duplicate_group, results[1].duplicate_group,
         "same scene"

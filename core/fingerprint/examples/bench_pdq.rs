@@ -9,10 +9,13 @@
 //! Modes: `decode+hash (default)` is `fingerprint_image_bytes` with default options
 //! (JPEG rows streamed from libjpeg-turbo into PDQ, plus MD5 and SHA-256 of the file);
 //! `decode only` reads every row and throws it away; `hash only` is PDQ of the
-//! already decoded RGB pixels.
+//! already decoded RGB pixels. The edge cuts' cost: `decode+hash, no cuts` is the
+//! default path without them (rows streamed into one PDQ hasher, plus MD5 and
+//! SHA-256: what the default did before cuts existed); `hash + edge cuts` is
+//! `hash only` plus `cuts::edge_cuts_from_rgb` of the same pixels.
 
 use std::time::{Duration, Instant};
-use takedown_fingerprint::hashing::{fingerprint_image_bytes, pdq};
+use takedown_fingerprint::hashing::{cuts, exact, fingerprint_image_bytes, pdq};
 use takedown_fingerprint::media::{self, DecodeOptions, jpeg};
 
 fn time<F: FnMut()>(mut f: F) -> (f64, f64, usize) {
@@ -68,6 +71,22 @@ fn main() {
                 });
                 println!("{file}\tdecode+hash (default)\t{m:.2}\t{lo:.2}\t{n}");
                 let (m, lo, n) = time(|| {
+                    let (_, h) = jpeg::stream_rows(
+                        &bytes,
+                        &opts.limits,
+                        |info| {
+                            Ok(pdq::PdqHasher::new(
+                                info.width as usize,
+                                info.height as usize,
+                            ))
+                        },
+                        |h, row| h.push_rgb_row(row, 3),
+                    )
+                    .expect("decode");
+                    std::hint::black_box((h.finish(), exact::hash_bytes(&bytes)));
+                });
+                println!("{file}\tdecode+hash, no cuts\t{m:.2}\t{lo:.2}\t{n}");
+                let (m, lo, n) = time(|| {
                     let mut sum = 0u64;
                     jpeg::stream_rows(
                         &bytes,
@@ -97,6 +116,14 @@ fn main() {
                     ));
                 });
                 println!("{file}\thash only\t{m:.2}\t{lo:.2}\t{n}");
+                let (m, lo, n) = time(|| {
+                    let (w, h) = (d.rgb.width as usize, d.rgb.height as usize);
+                    std::hint::black_box((
+                        pdq::pdq_from_rgb(&d.rgb.data, w, h),
+                        cuts::edge_cuts_from_rgb(&d.rgb.data, w, h),
+                    ));
+                });
+                println!("{file}\thash + edge cuts\t{m:.2}\t{lo:.2}\t{n}");
             }
         }
         _ => eprintln!("usage: bench_pdq time FILE... | bench_pdq peak FILE"),

@@ -251,7 +251,7 @@ func allowListViolations(_ path: String, _ body: String) -> [String] {
     guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) else { return ["\(path): not JSON"] }
     let allowed: Set<String> = ["idempotency_key", "attestations", "person_shown_was_under_18", "submitter",
                                 "items", "image", "video", "md5", "sha256", "pdq", "quality", "frames", "t",
-                                "recovery_verifier", "recovery_key"]
+                                "recovery_verifier", "recovery_key", "edge_cuts", "edge", "percent"]
     var bad: [String] = []
     func isHex(_ s: String, _ n: Int) -> Bool { s.count == n && s.allSatisfy { $0.isHexDigit && !$0.isUppercase } }
     func walk(_ v: Any, _ key: String) {
@@ -261,7 +261,21 @@ func allowListViolations(_ path: String, _ body: String) -> [String] {
                 walk(x, k)
             }
         } else if let a = v as? [Any] {
+            if key == "edge_cuts" {
+                // One or two cuts, each exactly {edge, percent, pdq, quality}.
+                if !(1...2).contains(a.count) { bad.append("\(path): \(a.count) edge cuts") }
+                for c in a {
+                    let keys = Set((c as? [String: Any])?.keys.map { $0 } ?? [])
+                    if keys != ["edge", "percent", "pdq", "quality"] { bad.append("\(path): edge cut keys \(keys)") }
+                }
+            }
             a.forEach { walk($0, key) }
+        } else if key == "edge_cuts" {
+            bad.append("\(path): edge_cuts not a list")
+        } else if key == "percent" || key == "quality", !(v is String) {
+            let n = (v as? NSNumber)?.intValue ?? -1
+            let ok = key == "percent" ? "\(v)" == "20" : (0...100).contains(n) && "\(v)" == "\(n)"
+            if !ok { bad.append("\(path): value of \(key)") }
         } else if let s = v as? String {
             let ok: Bool
             switch key {
@@ -272,6 +286,7 @@ func allowListViolations(_ path: String, _ body: String) -> [String] {
                 ok = path.hasSuffix("/restore") && groups.count == 7
                     && groups.allSatisfy { $0.count == 5 && $0.allSatisfy { "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains($0) } }
             case "submitter": ok = s == "person_shown" || s == "parent_or_guardian"
+            case "edge": ok = s == "top" || s == "bottom"
             case "idempotency_key": ok = (16...128).contains(s.count) && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
             default: ok = false
             }
@@ -305,6 +320,24 @@ extension TakedownShellTests {
         let create = try XCTUnwrap(requests.first { $0.path == "/v1/cases" }).body
         XCTAssertFalse(allowListViolations("/v1/cases", create.replacingOccurrences(of: "\"quality\"", with: "\"label\":\"beach\",\"quality\"")).isEmpty)
         XCTAssertFalse(allowListViolations("/v1/cases", create.replacingOccurrences(of: f.md5, with: "IMG_0001.JPG")).isEmpty)
+        // The picture's two edge cuts are sent (so checked above), and the check fails on
+        // anything else in a cut.
+        XCTAssertEqual(f.edgeCuts.map { $0.edge }, [.top, .bottom])
+        for c in f.edgeCuts {
+            XCTAssertTrue(create.contains("\"pdq\":\"\(c.pdq)\",\"quality\":\(c.quality)}"))
+        }
+        let q0 = f.edgeCuts[0].quality
+        for edited in [
+            create.replacingOccurrences(of: "\"percent\":20", with: "\"name\":\"IMG_0001.JPG\",\"percent\":20"),
+            create.replacingOccurrences(of: "\"percent\":20", with: "\"percent\":20,\"w\":4032"),
+            create.replacingOccurrences(of: "\"edge\":\"bottom\"", with: "\"edge\":\"left\""),
+            create.replacingOccurrences(of: "\"percent\":20", with: "\"percent\":15"),
+            create.replacingOccurrences(of: "\"quality\":\(q0)}", with: "\"quality\":101}"),
+            create.replacingOccurrences(of: "\"edge_cuts\":[", with: "\"edge_cuts\":[{\"edge\":\"top\",\"percent\":20,\"pdq\":\"\(f.pdq ?? "")\",\"quality\":90},"),
+        ] {
+            XCTAssertNotEqual(edited, create)
+            XCTAssertFalse(allowListViolations("/v1/cases", edited).isEmpty, edited)
+        }
     }
 }
 

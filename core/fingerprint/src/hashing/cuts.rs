@@ -56,26 +56,15 @@ pub fn edge_cuts_from_pixels(
     channels: usize,
     stride: usize,
 ) -> Vec<EdgeCutPdq> {
-    if width < MIN_DIMENSION {
+    assert!(stride >= width * channels);
+    let mut hashers = EdgeCutHashers::new(width, height, 1);
+    if hashers.cuts.is_empty() {
         return Vec::new();
     }
-    CutEdge::ALL
-        .iter()
-        .filter_map(|&edge| {
-            let (start, end) = kept_rows(edge, height)?;
-            let digest = pdq::pdq_from_pixels(
-                &pixels[start * stride..],
-                width,
-                end - start,
-                channels,
-                stride,
-            );
-            Some(EdgeCutPdq {
-                edge,
-                pdq: digest.pdq,
-            })
-        })
-        .collect()
+    for y in 0..height {
+        hashers.push_rgb_row(&pixels[y * stride..y * stride + width * channels], channels);
+    }
+    hashers.finish()
 }
 
 /// The edge cuts of tightly packed RGB24 pixels ([`edge_cuts_from_pixels`]).
@@ -127,6 +116,8 @@ pub struct EdgeCutHashers {
     cuts: Vec<Cut>,
     orientation: u8,
     row: usize,
+    /// The luma of the current row, computed once for every cut.
+    luma: Vec<f32>,
 }
 
 impl EdgeCutHashers {
@@ -166,20 +157,38 @@ impl EdgeCutHashers {
             cuts,
             orientation,
             row: 0,
+            luma: Vec::with_capacity(width),
         }
     }
 
-    /// Push the next stored row (`channels` bytes per pixel, R, G, B first).
+    /// Push the next stored row (`channels` bytes per pixel, R, G, B first); its
+    /// luma is computed once for every cut.
     ///
     /// # Panics
     /// As [`PdqHasher::push_rgb_row`].
     pub fn push_rgb_row(&mut self, row: &[u8], channels: usize) {
+        if self.cuts.is_empty() {
+            self.row += 1;
+            return;
+        }
+        let mut luma = std::mem::take(&mut self.luma);
+        let end = self.cuts.iter().map(|c| c.x1).max().unwrap_or(0);
+        pdq::rgb_row_to_luma(&row[..end * channels], channels, &mut luma);
+        self.push_luma_row(&luma);
+        self.luma = luma;
+    }
+
+    /// Push the next stored row as float luma ([`pdq::rgb_row_to_luma`]), so a
+    /// caller that also hashes the whole picture converts each row once.
+    ///
+    /// # Panics
+    /// As [`PdqHasher::push_luma_row`].
+    pub fn push_luma_row(&mut self, luma: &[f32]) {
         let y = self.row;
         self.row += 1;
         for c in &mut self.cuts {
             if (c.y0..c.y1).contains(&y) {
-                c.hasher
-                    .push_rgb_row(&row[c.x0 * channels..c.x1 * channels], channels);
+                c.hasher.push_luma_row(&luma[c.x0..c.x1]);
             }
         }
     }

@@ -147,7 +147,7 @@ fn fingerprint_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageFingerpri
             return Ok(from_decoded(bytes, &decoded, "jpeg"));
         }
     }
-    let (info, (hasher, cut_hashers)) = media::jpeg::stream_rows(
+    let (info, (hasher, cut_hashers, _)) = media::jpeg::stream_rows(
         bytes,
         &opts.limits,
         |info| {
@@ -160,11 +160,14 @@ fn fingerprint_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageFingerpri
             Ok((
                 pdq::PdqHasher::new(w, h),
                 cuts::EdgeCutHashers::new(w, h, orientation),
+                Vec::with_capacity(w),
             ))
         },
-        |(h, c), row| {
-            h.push_rgb_row(row, 3);
-            c.push_rgb_row(row, 3);
+        // Each row's luma is computed once for the picture and its cuts.
+        |(h, c, luma), row| {
+            pdq::rgb_row_to_luma(row, 3, luma);
+            h.push_luma_row(luma);
+            c.push_luma_row(luma);
         },
     )?;
     let mut digest = hasher.finish();
@@ -302,6 +305,31 @@ mod tests {
         let e = p(&[1], 10); // would match a, but low quality
         assert_eq!(group_near_duplicates(&[a, b, c, d, e]), vec![0, 0, 0, 1, 2]);
         assert!(group_near_duplicates(&[]).is_empty());
+    }
+
+    /// The streamed JPEG path (one luma per row for the picture and its cuts)
+    /// gives the hashes of the decoded pixels.
+    #[test]
+    fn streamed_jpeg_cuts_equal_the_cuts_of_its_decoded_pixels() {
+        let (w, h) = (150u32, 110u32);
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([
+                ((x * 7 + y * 3) % 251) as u8,
+                (((x / 9) ^ (y / 13)) * 37 % 256) as u8,
+                ((x * y / 17) % 256) as u8,
+            ])
+        });
+        let mut jpg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 90)
+            .encode_image(&img)
+            .unwrap();
+        let opts = DecodeOptions::default();
+        let f = fingerprint_image_bytes(&jpg, &opts).unwrap();
+        let d = media::decode(&jpg, &opts).unwrap();
+        let (w, h) = (w as usize, h as usize);
+        assert_eq!(f.pdq, pdq::pdq_from_rgb(&d.rgb.data, w, h).pdq);
+        assert_eq!(f.edge_cuts.len(), 2);
+        assert_eq!(f.edge_cuts, cuts::edge_cuts_from_rgb(&d.rgb.data, w, h));
     }
 
     #[test]

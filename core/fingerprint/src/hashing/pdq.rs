@@ -775,6 +775,14 @@ impl PdqHasher {
     }
 }
 
+/// The float luma PDQ hashes of one row of packed pixels (`channels` bytes per
+/// pixel, R, G, B first), into `out` (cleared first): what
+/// [`PdqHasher::push_rgb_row`] computes before [`PdqHasher::push_luma_row`], so
+/// one conversion can feed several hashers of the same row, bit-exactly.
+pub fn rgb_row_to_luma(row: &[u8], channels: usize, out: &mut Vec<f32>) {
+    rgb_to_luma(row, channels, out);
+}
+
 fn rgb_to_luma(row: &[u8], channels: usize, out: &mut Vec<f32>) {
     out.clear();
     out.extend(
