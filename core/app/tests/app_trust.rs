@@ -672,25 +672,17 @@ fn body_violations(path: &str, body: &[u8]) -> Vec<String> {
             hex(&img["pdq"], 64, "pdq", &mut bad);
             quality(&img["quality"], "image", &mut bad);
             if let Some(cuts) = img.get("edge_cuts") {
-                let cuts = cuts.as_array().cloned().unwrap_or_default();
-                if cuts.is_empty() || cuts.len() > 2 {
-                    bad.push("edge_cuts: count".into());
-                }
-                for c in &cuts {
-                    keys(
-                        c,
-                        &["edge", "percent", "pdq", "quality"],
-                        "edge cut",
-                        &mut bad,
-                    );
-                    if !matches!(c["edge"].as_str(), Some("top" | "bottom")) {
-                        bad.push("edge cut edge".into());
+                // `{"top_20": {"pdq", "quality"}, "bottom_20": {…}}`, nothing else.
+                keys(cuts, &["top_20", "bottom_20"], "edge_cuts", &mut bad);
+                match cuts.as_object() {
+                    Some(m) if !m.is_empty() => {
+                        for c in m.values() {
+                            keys(c, &["pdq", "quality"], "edge cut", &mut bad);
+                            hex(&c["pdq"], 64, "edge cut pdq", &mut bad);
+                            quality(&c["quality"], "edge cut", &mut bad);
+                        }
                     }
-                    if c["percent"].as_u64() != Some(20) {
-                        bad.push("edge cut percent".into());
-                    }
-                    hex(&c["pdq"], 64, "edge cut pdq", &mut bad);
-                    quality(&c["quality"], "edge cut", &mut bad);
+                    _ => bad.push("edge_cuts: empty or not an object".into()),
                 }
             }
         }
@@ -755,8 +747,8 @@ async fn every_request_body_passes_the_allow_list() {
     let sent: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
     assert_eq!(
         sent["items"][0]["image"]["edge_cuts"]
-            .as_array()
-            .map(Vec::len),
+            .as_object()
+            .map(|m| m.len()),
         Some(2),
         "the pictures' edge cuts are sent (and so checked above)"
     );
@@ -771,22 +763,29 @@ async fn every_request_body_passes_the_allow_list() {
     assert!(flagged(
         &|v| v["items"][0]["image"]["md5"] = "IMG_0001.JPG".into()
     ));
-    // …and on anything in an edge cut but its four fields, as they must be.
+    // …and on anything in the edge cuts but their two keys and two fields.
     let cut = |v: &mut serde_json::Value| -> serde_json::Value {
-        v["items"][0]["image"]["edge_cuts"][0].take()
+        v["items"][0]["image"]["edge_cuts"]["top_20"].clone()
     };
     for edit in [
         &(|v: &mut serde_json::Value| {
-            v["items"][0]["image"]["edge_cuts"][0]["name"] = "IMG_0001.JPG".into()
+            v["items"][0]["image"]["edge_cuts"]["top_20"]["name"] = "IMG_0001.JPG".into()
         }) as &dyn Fn(&mut serde_json::Value),
-        &|v| v["items"][0]["image"]["edge_cuts"][1]["edge"] = "left".into(),
-        &|v| v["items"][0]["image"]["edge_cuts"][0]["percent"] = 15.into(),
-        &|v| v["items"][0]["image"]["edge_cuts"][0]["pdq"] = "beach".into(),
-        &|v| v["items"][0]["image"]["edge_cuts"][1]["quality"] = 101.into(),
-        &|v| v["items"][0]["image"]["edge_cuts"] = "top".into(),
         &|v| {
             let c = cut(v);
-            v["items"][0]["image"]["edge_cuts"] = serde_json::json!([c.clone(), c.clone(), c]);
+            v["items"][0]["image"]["edge_cuts"]["left_20"] = c;
+        },
+        &|v| {
+            let c = cut(v);
+            v["items"][0]["image"]["edge_cuts"]["top_15"] = c;
+        },
+        &|v| v["items"][0]["image"]["edge_cuts"]["top_20"]["pdq"] = "beach".into(),
+        &|v| v["items"][0]["image"]["edge_cuts"]["bottom_20"]["quality"] = 101.into(),
+        &|v| v["items"][0]["image"]["edge_cuts"] = "top".into(),
+        &|v| v["items"][0]["image"]["edge_cuts"] = serde_json::json!({}),
+        &|v| {
+            let c = cut(v);
+            v["items"][0]["image"]["edge_cuts"] = serde_json::json!([c]);
         },
     ] {
         assert!(flagged(edit));
@@ -802,15 +801,13 @@ fn expected_cuts(png: &[u8]) -> serde_json::Value {
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
     let cuts = takedown_fingerprint::hashing::cuts::edge_cuts_from_rgb(rgb.as_raw(), w, h);
     assert_eq!(cuts.len(), 2);
-    serde_json::Value::Array(
+    serde_json::Value::Object(
         cuts.iter()
             .map(|c| {
-                serde_json::json!({
-                    "edge": c.edge.as_str(),
-                    "percent": 20,
-                    "pdq": c.pdq.hash.to_string(),
-                    "quality": c.pdq.quality,
-                })
+                (
+                    c.wire_key(),
+                    serde_json::json!({"pdq": c.pdq.hash.to_string(), "quality": c.pdq.quality}),
+                )
             })
             .collect(),
     )

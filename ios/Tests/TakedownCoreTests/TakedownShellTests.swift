@@ -251,31 +251,31 @@ func allowListViolations(_ path: String, _ body: String) -> [String] {
     guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) else { return ["\(path): not JSON"] }
     let allowed: Set<String> = ["idempotency_key", "attestations", "person_shown_was_under_18", "submitter",
                                 "items", "image", "video", "md5", "sha256", "pdq", "quality", "frames", "t",
-                                "recovery_verifier", "recovery_key", "edge_cuts", "edge", "percent"]
+                                "recovery_verifier", "recovery_key", "edge_cuts", "top_20", "bottom_20"]
     var bad: [String] = []
     func isHex(_ s: String, _ n: Int) -> Bool { s.count == n && s.allSatisfy { $0.isHexDigit && !$0.isUppercase } }
     func walk(_ v: Any, _ key: String) {
+        if key == "edge_cuts" {
+            // {"top_20": {pdq, quality}, "bottom_20": {pdq, quality}}, one or both.
+            guard let o = v as? [String: Any], (1...2).contains(o.count) else {
+                bad.append("\(path): edge_cuts not an object of one or two cuts")
+                return
+            }
+            for (k, c) in o {
+                let keys = Set((c as? [String: Any])?.keys.map { $0 } ?? [])
+                if keys != ["pdq", "quality"] { bad.append("\(path): edge cut \(k) keys \(keys)") }
+            }
+        }
         if let o = v as? [String: Any] {
             for (k, x) in o {
                 if !allowed.contains(k) { bad.append("\(path): field \(k)") }
                 walk(x, k)
             }
         } else if let a = v as? [Any] {
-            if key == "edge_cuts" {
-                // One or two cuts, each exactly {edge, percent, pdq, quality}.
-                if !(1...2).contains(a.count) { bad.append("\(path): \(a.count) edge cuts") }
-                for c in a {
-                    let keys = Set((c as? [String: Any])?.keys.map { $0 } ?? [])
-                    if keys != ["edge", "percent", "pdq", "quality"] { bad.append("\(path): edge cut keys \(keys)") }
-                }
-            }
             a.forEach { walk($0, key) }
-        } else if key == "edge_cuts" {
-            bad.append("\(path): edge_cuts not a list")
-        } else if key == "percent" || key == "quality", !(v is String) {
+        } else if key == "quality", !(v is String) {
             let n = (v as? NSNumber)?.intValue ?? -1
-            let ok = key == "percent" ? "\(v)" == "20" : (0...100).contains(n) && "\(v)" == "\(n)"
-            if !ok { bad.append("\(path): value of \(key)") }
+            if !((0...100).contains(n) && "\(v)" == "\(n)") { bad.append("\(path): value of \(key)") }
         } else if let s = v as? String {
             let ok: Bool
             switch key {
@@ -286,7 +286,6 @@ func allowListViolations(_ path: String, _ body: String) -> [String] {
                 ok = path.hasSuffix("/restore") && groups.count == 7
                     && groups.allSatisfy { $0.count == 5 && $0.allSatisfy { "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains($0) } }
             case "submitter": ok = s == "person_shown" || s == "parent_or_guardian"
-            case "edge": ok = s == "top" || s == "bottom"
             case "idempotency_key": ok = (16...128).contains(s.count) && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
             default: ok = false
             }
@@ -327,13 +326,15 @@ extension TakedownShellTests {
             XCTAssertTrue(create.contains("\"pdq\":\"\(c.pdq)\",\"quality\":\(c.quality)}"))
         }
         let q0 = f.edgeCuts[0].quality
+        XCTAssertTrue(create.contains("\"top_20\":{") && create.contains("\"bottom_20\":{"))
         for edited in [
-            create.replacingOccurrences(of: "\"percent\":20", with: "\"name\":\"IMG_0001.JPG\",\"percent\":20"),
-            create.replacingOccurrences(of: "\"percent\":20", with: "\"percent\":20,\"w\":4032"),
-            create.replacingOccurrences(of: "\"edge\":\"bottom\"", with: "\"edge\":\"left\""),
-            create.replacingOccurrences(of: "\"percent\":20", with: "\"percent\":15"),
+            create.replacingOccurrences(of: "\"top_20\":{", with: "\"top_20\":{\"name\":\"IMG_0001.JPG\","),
+            create.replacingOccurrences(of: "\"top_20\":{", with: "\"top_20\":{\"w\":4032,"),
+            create.replacingOccurrences(of: "\"bottom_20\"", with: "\"left_20\""),
+            create.replacingOccurrences(of: "\"top_20\"", with: "\"top_15\""),
             create.replacingOccurrences(of: "\"quality\":\(q0)}", with: "\"quality\":101}"),
-            create.replacingOccurrences(of: "\"edge_cuts\":[", with: "\"edge_cuts\":[{\"edge\":\"top\",\"percent\":20,\"pdq\":\"\(f.pdq ?? "")\",\"quality\":90},"),
+            create.replacingOccurrences(of: "\"edge_cuts\":{", with: "\"edge_cuts\":{\"top_10\":{\"pdq\":\"\(f.pdq ?? "")\",\"quality\":90},"),
+            create.replacingOccurrences(of: "\"edge_cuts\":{", with: "\"edge_cuts\":\"top\",\"x\":{"),
         ] {
             XCTAssertNotEqual(edited, create)
             XCTAssertFalse(allowListViolations("/v1/cases", edited).isEmpty, edited)

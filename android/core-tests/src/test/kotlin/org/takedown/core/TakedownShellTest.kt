@@ -146,25 +146,23 @@ class TakedownShellTest {
         val allowed = setOf(
             "idempotency_key", "attestations", "person_shown_was_under_18", "submitter", "items",
             "image", "video", "md5", "sha256", "pdq", "quality", "frames", "t",
-            "recovery_verifier", "recovery_key", "edge_cuts", "edge", "percent",
+            "recovery_verifier", "recovery_key", "edge_cuts", "top_20", "bottom_20",
         )
         for (m in Regex("\"([^\"]*)\"\\s*:").findAll(body)) {
             if (m.groupValues[1] !in allowed) bad.add("$path: field ${m.groupValues[1]}")
         }
-        // An edge cut is exactly {edge, percent, pdq, quality}: edge top or bottom, percent 20.
-        for (m in Regex("\"edge_cuts\"\\s*:\\s*\\[([^\\]]*)\\]").findAll(body)) {
-            val cuts = Regex("\\{([^}]*)\\}").findAll(m.groupValues[1]).map { it.groupValues[1] }.toList()
+        // Edge cuts are {"top_20": {pdq, quality}, "bottom_20": {pdq, quality}}, one or both.
+        val cutsObject = Regex("\"edge_cuts\"\\s*:\\s*\\{((?:\\s*\"[^\"]*\"\\s*:\\s*\\{[^{}]*\\}\\s*,?)*)\\s*\\}")
+        val seen = cutsObject.findAll(body).toList()
+        if (seen.size != Regex("\"edge_cuts\"").findAll(body).count()) bad.add("$path: edge_cuts not an object of cuts")
+        for (m in seen) {
+            val cuts = Regex("\"([^\"]*)\"\\s*:\\s*\\{([^{}]*)\\}").findAll(m.groupValues[1]).toList()
             if (cuts.size !in 1..2) bad.add("$path: ${cuts.size} edge cuts")
             for (c in cuts) {
-                val keys = Regex("\"([^\"]*)\"\\s*:").findAll(c).map { it.groupValues[1] }.toList()
-                if (keys.sorted() != listOf("edge", "pdq", "percent", "quality")) bad.add("$path: edge cut keys $keys")
+                if (c.groupValues[1] != "top_20" && c.groupValues[1] != "bottom_20") bad.add("$path: edge cut ${c.groupValues[1]}")
+                val keys = Regex("\"([^\"]*)\"\\s*:").findAll(c.groupValues[2]).map { it.groupValues[1] }.toList()
+                if (keys.sorted() != listOf("pdq", "quality")) bad.add("$path: edge cut keys $keys")
             }
-        }
-        if (body.contains("\"edge_cuts\"") && !Regex("\"edge_cuts\"\\s*:\\s*\\[").containsMatchIn(body)) {
-            bad.add("$path: edge_cuts not a list")
-        }
-        for (m in Regex("\"percent\"\\s*:\\s*([^,}\\s]*)").findAll(body)) {
-            if (m.groupValues[1] != "20") bad.add("$path: percent ${m.groupValues[1]}")
         }
         for (m in Regex("\"quality\"\\s*:\\s*([^,}\\s]*)").findAll(body)) {
             if (m.groupValues[1].toIntOrNull() !in 0..100) bad.add("$path: quality ${m.groupValues[1]}")
@@ -172,10 +170,6 @@ class TakedownShellTest {
         for (m in Regex("\"([^\"]*)\"\\s*:\\s*\"([^\"]*)\"").findAll(body)) {
             val k = m.groupValues[1]
             val v = m.groupValues[2]
-            if (k == "edge") {
-                if (v != "top" && v != "bottom") bad.add("$path: edge $v")
-                continue
-            }
             val ok = Regex("[0-9a-f]{32}|[0-9a-f]{64}").matches(v) ||
                 v == "person_shown" || v == "parent_or_guardian" ||
                 path.endsWith("/restore") && Regex("([0-9A-HJKMNP-TV-Z]{5}-){6}[0-9A-HJKMNP-TV-Z]{5}").matches(v) ||
@@ -269,13 +263,15 @@ class TakedownShellTest {
         // anything else in a cut.
         assertEquals(listOf(CutEdge.TOP, CutEdge.BOTTOM), f.edgeCuts.map { it.edge })
         for (c in f.edgeCuts) assertTrue(create.contains("\"pdq\":\"${c.pdq}\",\"quality\":${c.quality}}"))
+        assertTrue(create.contains("\"top_20\":{") && create.contains("\"bottom_20\":{"))
         for (edited in listOf(
-            create.replace("\"percent\":20", "\"name\":\"IMG_0001.JPG\",\"percent\":20"),
-            create.replace("\"percent\":20", "\"percent\":20,\"w\":4032"),
-            create.replace("\"edge\":\"bottom\"", "\"edge\":\"left\""),
-            create.replace("\"percent\":20", "\"percent\":15"),
+            create.replace("\"top_20\":{", "\"top_20\":{\"name\":\"IMG_0001.JPG\","),
+            create.replace("\"top_20\":{", "\"top_20\":{\"w\":4032,"),
+            create.replace("\"bottom_20\"", "\"left_20\""),
+            create.replace("\"top_20\"", "\"top_15\""),
             create.replace("\"quality\":${f.edgeCuts[0].quality}}", "\"quality\":101}"),
-            create.replace("\"edge_cuts\":[", "\"edge_cuts\":[{\"edge\":\"top\",\"percent\":20,\"pdq\":\"${f.pdq}\",\"quality\":90},"),
+            create.replace("\"edge_cuts\":{", "\"edge_cuts\":{\"top_10\":{\"pdq\":\"${f.pdq}\",\"quality\":90},"),
+            create.replace("\"edge_cuts\":{", "\"edge_cuts\":\"top\",\"x\":{"),
         )) {
             assertTrue(edited != create)
             assertFalse(edited, violations("/v1/cases", edited).isEmpty())
