@@ -245,7 +245,7 @@ async fn run(args: &Args) -> std::result::Result<(), Stop> {
     steps.say(
         "teen",
         &format!(
-            "picks {} photos; the phone computes PDQ, MD5 and SHA-256 of each (PDQ quality {})",
+            "picks {} photos; the phone computes PDQ, MD5 and SHA-256 of each, and the PDQ of each with its top and its bottom 20 % cut off (PDQ quality {})",
             fingerprints.len(),
             qualities.join(", ")
         ),
@@ -314,10 +314,11 @@ async fn run(args: &Args) -> std::result::Result<(), Stop> {
     steps.say(
         "platform",
         &format!(
-            "syncs the list: {} new entries (cursor {}), {} items in its index",
+            "syncs the list: {} new entries (cursor {}), {} items in its index ({} PDQ hashes with the edge cuts)",
             r.added,
             r.cursor,
-            platform.listed()
+            platform.listed(),
+            platform.indexed_hashes()
         ),
         t.elapsed(),
     );
@@ -373,7 +374,7 @@ async fn run(args: &Args) -> std::result::Result<(), Stop> {
     steps.say(
         "platform",
         &format!(
-            "scans its {} uploads (rotations, mirrors and borders tried too): {} of {} re-uploads found, {flagged} of {unrelated} unrelated photos flagged",
+            "scans its {} uploads (rotations, mirrors, borders and caption bars tried too): {} of {} re-uploads found, {flagged} of {unrelated} unrelated photos flagged",
             scanned.len(),
             found.len(),
             set.copies(),

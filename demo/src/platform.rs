@@ -58,6 +58,11 @@ impl Platform {
         self.matcher.len()
     }
 
+    /// Number of PDQ hashes in the index (each picture and its edge cuts).
+    pub fn indexed_hashes(&self) -> usize {
+        self.matcher.indexed_hashes()
+    }
+
     /// The MD5 of every item on the local list, by the service's global item
     /// id (what hits and feedback name).
     pub fn listed_md5s(&self) -> Result<HashMap<i64, [u8; 16]>> {
