@@ -522,17 +522,27 @@ async fn start_service() -> Service {
 }
 
 /// Creates a case of `n` random pictures; returns (number, token).
+/// A case of `n` random pictures, each with its two edge cuts when `cuts`
+/// (as phones list them since ADR 0410), so the soak churns cut keys too.
 async fn create_case(
     http: &reqwest::Client,
     url: &str,
     n: usize,
+    cuts: bool,
     rng: &mut Rng,
 ) -> (String, String) {
     let items: Vec<Value> = (0..n)
         .map(|_| {
-            json!({"image": {"md5": hex::encode(rng.bytes::<16>()),
+            let mut it = json!({"image": {"md5": hex::encode(rng.bytes::<16>()),
                 "sha256": hex::encode(rng.bytes::<32>()),
-                "pdq": hex::encode(rng.hash()), "quality": 90}})
+                "pdq": hex::encode(rng.hash()), "quality": 90}});
+            if cuts {
+                it["image"]["edge_cuts"] = json!({
+                    "top_20": {"pdq": hex::encode(rng.hash()), "quality": 90},
+                    "bottom_20": {"pdq": hex::encode(rng.hash()), "quality": 90},
+                });
+            }
+            it
         })
         .collect();
     let r = http
@@ -555,8 +565,11 @@ async fn create_case(
 
 async fn soak(args: &Args) {
     println!(
-        "## Soak: {} s, base list {} items, churn {} items/s in and out\n",
-        args.soak_secs, args.soak_base, args.soak_churn
+        "## Soak: {} s, base list {} items, churn {} items/s in and out, edge cuts {}\n",
+        args.soak_secs,
+        args.soak_base,
+        args.soak_churn,
+        if args.cuts { "listed" } else { "not listed" }
     );
     let svc = start_service().await;
     let key = takedown_server::admin::create_platform(&svc.store, "soak")
@@ -567,7 +580,7 @@ async fn soak(args: &Args) {
     let mut left = args.soak_base;
     while left > 0 {
         let n = left.min(1000);
-        create_case(&http, &svc.url, n, &mut rng).await;
+        create_case(&http, &svc.url, n, args.cuts, &mut rng).await;
         left -= n;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -677,7 +690,8 @@ async fn soak(args: &Args) {
     };
     while start.elapsed() < Duration::from_secs(args.soak_secs) {
         let tick = Instant::now();
-        open_cases.push_back(create_case(&http, &svc.url, args.soak_churn, &mut rng).await);
+        open_cases
+            .push_back(create_case(&http, &svc.url, args.soak_churn, args.cuts, &mut rng).await);
         if open_cases.len() > 5
             && let Some((number, token)) = open_cases.pop_front()
         {
