@@ -96,7 +96,7 @@ pub fn frame_key(item_id: i64, idx: usize) -> u64 {
 }
 
 /// Index id of the edge cut of picture `item_id` that removes `edge`: a frame
-/// key whose slot is beyond any frame ([`CUT_SLOTS_FROM`] + the edge's code).
+/// key whose slot is beyond any frame (8176 + the edge's code).
 pub fn cut_key(item_id: i64, edge: CutEdge) -> u64 {
     FRAME_FLAG | ((item_id as u64) << FRAME_BITS) | (CUT_SLOTS_FROM + u64::from(edge.code()))
 }

@@ -45,7 +45,7 @@ pub struct Attestations {
 /// The wire form of a picture's edge cuts: an object whose keys name the edge
 /// and the share removed, `{"top_20": {"pdq": …, "quality": …}, "bottom_20":
 /// {…}}`, so at most one cut per edge and share is possible by construction and
-/// a schema can say so. Only the keys of [`EDGE_CUT_PERCENT`] exist; a request
+/// a schema can say so. Only the keys of [`EDGE_CUT_PERCENT`](crate::EDGE_CUT_PERCENT) exist; a request
 /// with any other key is refused (strict), and a reader of sync entries should
 /// ignore keys it does not know (a later service may list more).
 pub mod edge_cuts_wire {
@@ -91,7 +91,7 @@ pub mod edge_cuts_wire {
         format!("{}_{percent}", edge.as_str())
     }
 
-    /// Writes the cuts; fails on a share other than [`EDGE_CUT_PERCENT`] or a
+    /// Writes the cuts; fails on a share other than [`EDGE_CUT_PERCENT`](crate::EDGE_CUT_PERCENT) or a
     /// second cut of one edge.
     pub fn serialize<S: Serializer>(cuts: &[EdgeCut], s: S) -> Result<S::Ok, S::Error> {
         let mut w = Cuts::default();
@@ -203,14 +203,14 @@ pub fn edge_cut_rows(height: u32, percent: u8) -> u32 {
     (u64::from(height) * u64::from(percent) / 100) as u32
 }
 
-/// PDQ of a picture with its top or bottom [`EDGE_CUT_PERCENT`] % of rows
+/// PDQ of a picture with its top or bottom [`EDGE_CUT_PERCENT`](crate::EDGE_CUT_PERCENT) % of rows
 /// ([`edge_cut_rows`]) removed, hashed from the same decoded pixels as the
 /// item's own PDQ. Its wire form is one entry of [`edge_cuts_wire`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EdgeCut {
     /// The edge removed.
     pub edge: CutEdge,
-    /// Share of the rows removed, in percent; only [`EDGE_CUT_PERCENT`] is accepted.
+    /// Share of the rows removed, in percent; only [`EDGE_CUT_PERCENT`](crate::EDGE_CUT_PERCENT) is accepted.
     pub percent: u8,
     /// PDQ hash of what is left.
     pub pdq: Pdq,
