@@ -243,7 +243,7 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
                     reason: "the file's bytes are needed for the exact hashes".into(),
                 });
             }
-            let d = hashing::pdq_from_host_rgba(
+            let (d, cuts) = hashing::pdq_from_host_rgba(
                 &rgba,
                 width,
                 height,
@@ -252,15 +252,6 @@ fn hash_one(input: SelectionInput, cancel: &CancelToken) -> Result<ItemFingerpri
                 original_height,
             )
             .map_err(hash_error)?;
-            // The buffer was checked to hold the picture, so cutting rows off it
-            // cannot fail.
-            let cuts = hashing::cuts::edge_cuts_from_pixels(
-                &rgba,
-                width as usize,
-                height as usize,
-                4,
-                stride as usize,
-            );
             image_item(&hashing::exact::hash_bytes(&file_bytes), &d.pdq, &cuts)
         }
         SelectionInput::VideoFile(path) => {

@@ -67,6 +67,35 @@ pub fn edge_cuts_from_pixels(
     hashers.finish()
 }
 
+/// The picture's own PDQ digest and its edge cuts ([`edge_cuts_from_pixels`]) in
+/// one pass over a packed, upright pixel buffer: each row's luma is computed once
+/// for the picture and both cuts, as on the streaming JPEG path.
+///
+/// # Panics
+/// As [`pdq::pdq_from_pixels`], if the buffer does not hold the picture.
+pub fn digest_and_cuts_from_pixels(
+    pixels: &[u8],
+    width: usize,
+    height: usize,
+    channels: usize,
+    stride: usize,
+) -> (PdqDigest, Vec<EdgeCutPdq>) {
+    assert!(stride >= width * channels);
+    let mut whole = PdqHasher::new(width, height);
+    let mut cuts = EdgeCutHashers::new(width, height, 1);
+    let mut luma = Vec::with_capacity(width);
+    for y in 0..height {
+        pdq::rgb_row_to_luma(
+            &pixels[y * stride..y * stride + width * channels],
+            channels,
+            &mut luma,
+        );
+        whole.push_luma_row(&luma);
+        cuts.push_luma_row(&luma);
+    }
+    (whole.finish(), cuts.finish())
+}
+
 /// The edge cuts of tightly packed RGB24 pixels ([`edge_cuts_from_pixels`]).
 pub fn edge_cuts_from_rgb(rgb: &[u8], width: usize, height: usize) -> Vec<EdgeCutPdq> {
     edge_cuts_from_pixels(rgb, width, height, 3, width * 3)

@@ -118,12 +118,12 @@ pub fn fingerprint_image_bytes(
 /// The fingerprint of a picture decoded in full (upright).
 fn from_decoded(bytes: &[u8], decoded: &media::Decoded, format: &'static str) -> ImageFingerprint {
     let (w, h) = (decoded.rgb.width as usize, decoded.rgb.height as usize);
-    let digest = pdq::pdq_from_rgb(&decoded.rgb.data, w, h);
+    let (digest, edge_cuts) = cuts::digest_and_cuts_from_pixels(&decoded.rgb.data, w, h, 3, w * 3);
     ImageFingerprint {
         exact: exact::hash_bytes(bytes),
         pdq: digest.pdq,
         dihedrals: digest.dihedrals(),
-        edge_cuts: cuts::edge_cuts_from_rgb(&decoded.rgb.data, w, h),
+        edge_cuts,
         width: decoded.width,
         height: decoded.height,
         format,
@@ -234,6 +234,19 @@ pub fn pdq_from_rgba(
     height: u32,
     stride: u32,
 ) -> Result<PdqDigest, HashError> {
+    check_rgba(pixels, width, height, stride)?;
+    Ok(pdq::pdq_from_pixels(
+        pixels,
+        width as usize,
+        height as usize,
+        4,
+        stride as usize,
+    ))
+}
+
+/// Checks that an RGBA buffer holds a picture of `width` × `height` within the
+/// pixel limits, with rows of `stride` bytes.
+fn check_rgba(pixels: &[u8], width: u32, height: u32, stride: u32) -> Result<(), HashError> {
     let (w, h, s) = (width as u64, height as u64, stride as u64);
     let limits = media::Limits::default();
     if w == 0 || h == 0 {
@@ -264,13 +277,12 @@ pub fn pdq_from_rgba(
             expected,
         });
     }
-    Ok(pdq::pdq_from_pixels(
-        pixels, w as usize, h as usize, 4, s as usize,
-    ))
+    Ok(())
 }
 
-/// [`pdq_from_rgba`] for pixels the host decoded from a picture of
-/// `original_width` × `original_height`: refuses a downscale, which would move PDQ away
+/// [`pdq_from_rgba`] and the picture's edge cuts ([`cuts`]) for pixels the host
+/// decoded from a picture of `original_width` × `original_height`, in one pass
+/// (each row's luma computed once): refuses a downscale, which would move PDQ away
 /// from the reference ([`media::check_host_pixels`]).
 pub fn pdq_from_host_rgba(
     pixels: &[u8],
@@ -279,9 +291,16 @@ pub fn pdq_from_host_rgba(
     stride: u32,
     original_width: u32,
     original_height: u32,
-) -> Result<PdqDigest, HashError> {
+) -> Result<(PdqDigest, Vec<EdgeCutPdq>), HashError> {
     media::check_host_pixels(width, height, original_width, original_height)?;
-    pdq_from_rgba(pixels, width, height, stride)
+    check_rgba(pixels, width, height, stride)?;
+    Ok(cuts::digest_and_cuts_from_pixels(
+        pixels,
+        width as usize,
+        height as usize,
+        4,
+        stride as usize,
+    ))
 }
 
 #[cfg(test)]
@@ -336,8 +355,12 @@ mod tests {
     fn host_rgba_must_be_the_original_size() {
         let (w, h) = (40u32, 30u32);
         let px: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
-        let d = pdq_from_host_rgba(&px, w, h, w * 4, 40, 30).unwrap();
+        let (d, c) = pdq_from_host_rgba(&px, w, h, w * 4, 40, 30).unwrap();
         assert_eq!(d.pdq, pdq_from_rgba(&px, w, h, w * 4).unwrap().pdq);
+        assert_eq!(
+            c,
+            cuts::edge_cuts_from_pixels(&px, w as usize, h as usize, 4, w as usize * 4)
+        );
         assert!(matches!(
             pdq_from_host_rgba(&px, w, h, w * 4, 80, 60),
             Err(HashError::HostPixels(_))
